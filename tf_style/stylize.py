@@ -1,0 +1,376 @@
+"""Image optimisation (Gatys, Ecker & Bethge, CVPR 2016).
+
+The picture is a ``tf.Variable`` (1, H, W, 3) in [0, 1], optimised so that its
+VGG features match the content image's and its Gram matrices match the style
+images'. The story, top to bottom:
+
+1. `ImageOptimization` fixes the output size and the coarse-to-fine scales.
+2. At each scale, `_targets` computes the content features and the blended style
+   Gram matrices once.
+3. `_losses` is the objective (see `tf_style.losses` for the normalisation).
+4. One compiled step (`tf.function`, optionally XLA) does gradient and update:
+   Adam with clipping to [0, 1], or an L-BFGS iteration whose history persists
+   between steps (`tf_style.lbfgs`).
+5. `run` yields a `Progress` after every step; it never writes files. The
+   caller decides what to show and save, and may stop at any time and call
+   `result`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Iterator, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tf_style import features as features_lib
+from tf_style import images as images_lib
+from tf_style import losses as losses_lib
+from tf_style.config import StylizeConfig
+from tf_style.errors import ConfigError, ImageError
+from tf_style.lbfgs import LBFGS
+
+STOP_REASONS = ("completed", "max_seconds", "non_finite_loss", "interrupted")
+
+
+@dataclasses.dataclass(frozen=True)
+class Progress:
+    """Where a run stands after one step.
+
+    Attributes:
+        step: Steps done so far, over all scales.
+        total_steps: Steps the run will take if it is not stopped early.
+        scale: 1-based index of the current scale; num_scales: how many there are.
+        image_size: (height, width) of the current scale.
+        losses: ``total_loss`` (weighted sum) and the unweighted ``content_loss``,
+            ``style_loss``, ``tv_loss`` and ``style_loss/<layer>`` at the image
+            before this step's update.
+        elapsed_seconds: Wall time since `run` started.
+    """
+
+    step: int
+    total_steps: int
+    scale: int
+    num_scales: int
+    image_size: tuple[int, int]
+    losses: dict
+    elapsed_seconds: float
+
+
+@dataclasses.dataclass(frozen=True)
+class StylizeResult:
+    """The outcome of a run.
+
+    Attributes:
+        image: float32 (H, W, 3) RGB in [0, 1], at the full output size, colours
+            preserved as configured.
+        losses: The losses of the best picture (see `Progress.losses`).
+        steps: Steps taken over all scales.
+        elapsed_seconds: Wall time of the run.
+        stop_reason: One of `STOP_REASONS`.
+        scale_sizes: (height, width) of each scale, coarse to fine.
+    """
+
+    image: np.ndarray
+    losses: dict
+    steps: int
+    elapsed_seconds: float
+    stop_reason: str
+    scale_sizes: list
+
+
+class ImageOptimization:
+    """One style-transfer run: set up, step through with `run`, read `result`.
+
+    Args:
+        content_image: float (H, W, 3) RGB in [0, 1].
+        style_images: One or more float (h, w, 3) RGB images in [0, 1].
+        config: The settings; defaults to `StylizeConfig()`.
+        extractor: A feature extractor from `build_feature_extractor` that covers
+            the config's layers; built from the config when None.
+
+    Raises:
+        ConfigError: inconsistent settings (e.g. a blend weight per style image).
+        ImageError: an image array of the wrong shape.
+        WeightsError: the backbone's weights cannot be had.
+
+    Example:
+        >>> run = ImageOptimization(photo, [painting], StylizeConfig(backbone="vgg16_hed"))  # doctest: +SKIP
+        >>> for progress in run.run():  # doctest: +SKIP
+        ...     print(progress.step, progress.losses["total_loss"])
+        >>> picture = run.result().image  # doctest: +SKIP
+    """
+
+    def __init__(self, content_image: np.ndarray, style_images: Sequence[np.ndarray],
+                 config: StylizeConfig | None = None, extractor: keras.Model | None = None):
+        self.config = config = config or StylizeConfig()
+        if isinstance(style_images, np.ndarray) and style_images.ndim == 3:
+            style_images = [style_images]
+        self.content_image = _check_image(content_image, "content image")
+        self.style_images = [_check_image(image, "style image") for image in style_images]
+        if not self.style_images:
+            raise ConfigError("at least one style image is needed")
+        if config.style_blend is not None and len(config.style_blend) != len(self.style_images):
+            raise ConfigError(f"style_blend has {len(config.style_blend)} weights for "
+                              f"{len(self.style_images)} style images")
+        if config.preserve_colors == "histogram":
+            self.style_images = [images_lib.match_color_histogram(image, self.content_image)
+                                 for image in self.style_images]
+
+        if extractor is None:
+            extractor = features_lib.build_feature_extractor(
+                config.content_layers + config.style_layers, config.backbone, pooling=config.pooling,
+                weights=config.vgg_weights or "pretrained", precision=config.precision)
+        self.extractor = extractor
+        architecture = "vgg16" if extractor.backbone == "vgg16_hed" else "vgg19"
+        self.content_layer_weights = _layer_weights(config.content_layers, config.content_layer_weights,
+                                                    architecture)
+        self.style_layer_weights = _layer_weights(config.style_layers, config.style_layer_weights,
+                                                  architecture)
+        available = set(extractor.output.keys()) if isinstance(extractor.output, dict) else set()
+        missing = (set(self.content_layer_weights) | set(self.style_layer_weights)) - available
+        if missing:
+            raise ConfigError(f"the feature extractor does not give layers {sorted(missing)}")
+
+        # Below this side the deepest layer's maps would be under 2 x 2 pixels.
+        self.min_side = 2 * extractor.min_input_size
+        self.scale_sizes = _scale_sizes(self.content_image.shape[:2], config.max_size, config.scales,
+                                        self.min_side)
+        self.total_steps = config.num_steps * len(self.scale_sizes)
+
+        self._steps_done = 0
+        self._elapsed = 0.0
+        self._stop_reason = "completed"
+        self._best_image: tf.Variable | None = None
+        self._best_loss = math.inf
+        self._best_losses: dict = {}
+        self.step_function = None  # The compiled step of the current scale (exposed for tests).
+
+    # Objective ---------------------------------------------------------------
+
+    def _targets(self, size):
+        """Content features and blended style Gram matrices for one output size."""
+        content = images_lib.resize_image(self.content_image, size)
+        content_features = self.extractor(content[None])
+        content_targets = {name: tf.identity(content_features[name]) for name in self.content_layer_weights}
+        style_side = max(self.min_side, round(self.config.style_scale * max(size)))
+        grams_per_style = []
+        for style_image in self.style_images:
+            style_size = images_lib.fit_within(style_image.shape[:2], style_side)
+            if min(style_size) < self.min_side:  # A very wide or tall painting.
+                grow = self.min_side / min(style_size)
+                style_size = (math.ceil(style_size[0] * grow), math.ceil(style_size[1] * grow))
+            style_features = self.extractor(images_lib.resize_image(style_image, style_size)[None])
+            grams_per_style.append({name: losses_lib.gram_matrix(style_features[name])
+                                    for name in self.style_layer_weights})
+        style_targets = {name: losses_lib.blend_grams([grams[name] for grams in grams_per_style],
+                                                      self.config.style_blend)
+                         for name in self.style_layer_weights}
+        return content, content_targets, style_targets
+
+    def _losses(self, image, content_targets, style_targets):
+        """The loss terms for an image batch (1, H, W, 3); `total_loss` is the objective."""
+        config = self.config
+        outputs = self.extractor(image)
+        content_per_layer = {name: losses_lib.content_loss(outputs[name], target)
+                             for name, target in content_targets.items()}
+        style_per_layer = {name: losses_lib.style_layer_loss(outputs[name], target)
+                           for name, target in style_targets.items()}
+        content = losses_lib.weighted_layer_sum(content_per_layer, self.content_layer_weights)
+        style = losses_lib.weighted_layer_sum(style_per_layer, self.style_layer_weights)
+        tv = losses_lib.tv_loss(image)
+        total = config.content_weight * content + config.style_weight * style + config.tv_weight * tv
+        losses = {"total_loss": total, "content_loss": content, "style_loss": style, "tv_loss": tv}
+        losses.update({f"style_loss/{name}": value for name, value in style_per_layer.items()})
+        return losses
+
+    # Initialisation ----------------------------------------------------------
+
+    def _initial_image(self, size, content):
+        init = self.config.init
+        if init == "content":
+            return content
+        if init == "noise":
+            rng = np.random.default_rng(self.config.seed)
+            return rng.uniform(0.0, 1.0, size=(*size, 3)).astype(np.float32)
+        if init == "style":
+            return images_lib.resize_image(self.style_images[0], size)
+        return images_lib.resize_image(images_lib.load_image(init), size)
+
+    # Steps -------------------------------------------------------------------
+
+    def _make_step(self, image, content_targets, style_targets):
+        """Returns a compiled function doing one optimiser step on `image`; it returns the losses."""
+        config = self.config
+
+        def value_and_gradient(x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                losses = self._losses(x, content_targets, style_targets)
+            return losses["total_loss"], tape.gradient(losses["total_loss"], x), losses
+
+        if config.optimizer == "lbfgs":
+            lbfgs = LBFGS(image, value_and_gradient, memory=config.lbfgs_memory,
+                          learning_rate=config.step_size, jit_compile=config.xla)
+
+            def lbfgs_step():
+                _, losses = lbfgs.step()
+                return losses
+
+            lbfgs_step.tracing_count = lbfgs.step.experimental_get_tracing_count
+            return lbfgs_step, "current"
+
+        optimizer = keras.optimizers.Adam(learning_rate=config.step_size, beta_1=0.99, epsilon=0.1)
+        optimizer.build([image])
+
+        @tf.function(jit_compile=config.xla)
+        def adam_step():
+            loss, gradient, losses = value_and_gradient(tf.convert_to_tensor(image))
+            # The losses describe the image before the update: keep it if it is the best so far.
+            if tf.math.is_finite(loss) and loss < self._best_loss_variable:
+                self._best_loss_variable.assign(loss)
+                self._best_image.assign(image)
+            optimizer.apply_gradients([(gradient, image)])
+            image.assign(tf.clip_by_value(image, 0.0, 1.0))
+            return losses
+
+        adam_step.tracing_count = adam_step.experimental_get_tracing_count
+        return adam_step, "before_update"
+
+    def run(self) -> Iterator[Progress]:
+        """Optimises the picture, yielding a `Progress` after each step.
+
+        Stops early (see `result().stop_reason`) when `max_seconds` is reached or
+        the loss stops being finite. Can be resumed by nobody: one run per object.
+        """
+        config = self.config
+        start = time.perf_counter()
+        previous = None
+        for scale_index, size in enumerate(self.scale_sizes):
+            content, content_targets, style_targets = self._targets(size)
+            if previous is None:
+                initial = self._initial_image(size, content)
+            else:
+                initial = images_lib.resize_image(previous, size)
+            image = tf.Variable(initial[None], name="image")
+            self._best_image = tf.Variable(initial[None], name="best_image", trainable=False)
+            self._best_loss_variable = tf.Variable(math.inf, trainable=False)
+            self._best_loss = math.inf
+            step, losses_describe = self._make_step(image, content_targets, style_targets)
+            self.step_function = step
+            for _ in range(config.num_steps):
+                if config.max_seconds is not None and time.perf_counter() - start >= config.max_seconds:
+                    self._stop_reason = "max_seconds"
+                    break
+                losses = {name: float(value) for name, value in step().items()}
+                self._steps_done += 1
+                self._elapsed = time.perf_counter() - start
+                total = losses["total_loss"]
+                if not math.isfinite(total):
+                    self._stop_reason = "non_finite_loss"
+                    break
+                if total < self._best_loss:
+                    self._best_loss, self._best_losses = total, losses
+                    if losses_describe == "current":
+                        self._best_image.assign(image)
+                yield Progress(self._steps_done, self.total_steps, scale_index + 1, len(self.scale_sizes),
+                               tuple(size), losses, self._elapsed)
+            if losses_describe == "before_update":
+                # Adam's last update has not been scored yet; it is usually the best, so score it.
+                final_losses = self._losses(tf.convert_to_tensor(image), content_targets, style_targets)
+                final_losses = {name: float(value) for name, value in final_losses.items()}
+                if math.isfinite(final_losses["total_loss"]) and final_losses["total_loss"] < self._best_loss:
+                    self._best_loss, self._best_losses = final_losses["total_loss"], final_losses
+                    self._best_image.assign(image)
+            previous = self._best_image.numpy()[0]
+            if self._stop_reason != "completed":
+                break
+        self._elapsed = time.perf_counter() - start
+
+    def interrupt(self) -> None:
+        """Marks the run as interrupted (for a caller that stops iterating on Ctrl-C)."""
+        self._stop_reason = "interrupted"
+
+    def result(self) -> StylizeResult:
+        """The best picture so far, at full size; valid at any time after the first step.
+
+        Raises:
+            ConfigError: no step has run yet.
+        """
+        if self._best_image is None:
+            raise ConfigError("the run has not started: no picture yet")
+        final_size = self.scale_sizes[-1]
+        image = np.clip(self._best_image.numpy()[0], 0.0, 1.0)
+        if image.shape[:2] != tuple(final_size):
+            image = images_lib.resize_image(image, final_size)
+        if self.config.preserve_colors == "luminance":
+            content = images_lib.resize_image(self.content_image, final_size)
+            image = images_lib.transfer_luminance(image, content)
+        return StylizeResult(image=image, losses=dict(self._best_losses), steps=self._steps_done,
+                             elapsed_seconds=self._elapsed, stop_reason=self._stop_reason,
+                             scale_sizes=[tuple(size) for size in self.scale_sizes])
+
+
+def stylize(content_image: np.ndarray, style_images: Sequence[np.ndarray] | np.ndarray,
+            config: StylizeConfig | None = None, extractor: keras.Model | None = None,
+            callback=None) -> StylizeResult:
+    """Repaints `content_image` in the style of `style_images`; see `ImageOptimization`.
+
+    Args:
+        content_image: float (H, W, 3) RGB in [0, 1].
+        style_images: One (h, w, 3) image or a list of them, RGB in [0, 1].
+        config: The settings; defaults to `StylizeConfig()`.
+        extractor: Optional prebuilt feature extractor (reuse it across calls).
+        callback: Called with each `Progress`.
+
+    Returns:
+        A `StylizeResult`; its ``image`` is float32 (H', W', 3) in [0, 1], the
+        content resized to ``config.max_size``.
+
+    Example:
+        >>> from tf_style import load_image, stylize, StylizeConfig
+        >>> result = stylize(load_image("photo.jpg"), load_image("painting.jpg"),
+        ...                  StylizeConfig(backbone="vgg16_hed", max_size=256))  # doctest: +SKIP
+    """
+    optimization = ImageOptimization(content_image, style_images, config, extractor)
+    for progress in optimization.run():
+        if callback is not None:
+            callback(progress)
+    return optimization.result()
+
+
+def _check_image(image, role: str) -> np.ndarray:
+    array = np.asarray(image)
+    if array.ndim != 3 or array.shape[-1] != 3 or min(array.shape[:2]) < 1:
+        raise ImageError(f"{role} must be an (height, width, 3) RGB array, got shape {array.shape}")
+    return array.astype(np.float32, copy=False)
+
+
+def _layer_weights(layers, weights, architecture) -> dict:
+    """{keras layer name: weight}, paper names resolved; equal weights when none are given."""
+    weights = weights if weights is not None else [1.0] * len(layers)
+    resolved: dict = {}
+    for name, weight in zip(layers, weights):
+        key = features_lib.resolve_layer_name(name, architecture)
+        resolved[key] = resolved.get(key, 0.0) + float(weight)
+    return resolved
+
+
+def _scale_sizes(shape, max_size: int, scales: int, min_side: int) -> list:
+    """Output sizes coarse to fine; the finest fits `max_size`, each coarser one is half."""
+    height, width = shape
+    if max(height, width) > max_size:
+        height, width = images_lib.fit_within((height, width), max_size)
+    if min(height, width) < min_side:  # Too small for the network: enlarge.
+        grow = min_side / min(height, width)
+        height, width = math.ceil(height * grow), math.ceil(width * grow)
+    sizes = []
+    for level in range(scales - 1, -1, -1):
+        size = (round(height / 2 ** level), round(width / 2 ** level))
+        if min(size) >= min_side:
+            sizes.append(size)
+    return sizes

@@ -170,8 +170,9 @@ def write_atomically(path: str | os.PathLike, write, overwrite: bool = False) ->
     path = os.fspath(path)
     check_writable(path, overwrite)
     folder = os.path.dirname(os.path.abspath(path))
-    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    temporary = None
     try:
+        descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
         with os.fdopen(descriptor, "wb") as file:
             write(file)
         os.chmod(temporary, 0o644)
@@ -181,7 +182,7 @@ def write_atomically(path: str | os.PathLike, write, overwrite: bool = False) ->
     except OSError as error:
         raise OutputError(f"cannot write {path}: {_one_line(error)}") from None
     finally:
-        if os.path.exists(temporary):
+        if temporary is not None and os.path.exists(temporary):
             os.remove(temporary)
 
 

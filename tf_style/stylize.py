@@ -249,6 +249,7 @@ class ImageOptimization:
         """
         config = self.config
         start = time.perf_counter()
+        deadlines = self._scale_deadlines()
         previous = None
         for scale_index, size in enumerate(self.scale_sizes):
             content, content_targets, style_targets = self._targets(size)
@@ -263,16 +264,17 @@ class ImageOptimization:
             step, losses_describe = self._make_step(image, content_targets, style_targets)
             self.step_function = step
             for _ in range(config.num_steps):
-                if config.max_seconds is not None and time.perf_counter() - start >= config.max_seconds:
-                    self._stop_reason = "max_seconds"
-                    break
+                if time.perf_counter() - start >= deadlines[scale_index]:
+                    if scale_index == len(self.scale_sizes) - 1:
+                        self._stop_reason = "max_seconds"
+                    break  # A coarser scale's share of the time is used up: go on to the next.
                 losses = {name: float(value) for name, value in step().items()}
-                self._steps_done += 1
                 self._elapsed = time.perf_counter() - start
                 total = losses["total_loss"]
-                if not math.isfinite(total):
+                if not math.isfinite(total):  # `steps` then counts the good steps only.
                     self._stop_reason = "non_finite_loss"
                     break
+                self._steps_done += 1
                 if total < self._best_loss:
                     self._best_loss, self._best_losses = total, losses
                     if losses_describe == "current":
@@ -290,6 +292,18 @@ class ImageOptimization:
             if self._stop_reason != "completed":
                 break
         self._elapsed = time.perf_counter() - start
+
+    def _scale_deadlines(self) -> list:
+        """Seconds since the start by which each scale must end (all infinite without max_seconds).
+
+        With a time limit, each scale gets a share in proportion to its pixel
+        count (its cost per step), so coarse scales cannot eat the budget of
+        the full-size one; with 3 scales the full size gets 16/21 of the time.
+        """
+        if self.config.max_seconds is None:
+            return [math.inf] * len(self.scale_sizes)
+        costs = np.cumsum([height * width for height, width in self.scale_sizes], dtype=np.float64)
+        return [self.config.max_seconds * cost / costs[-1] for cost in costs]
 
     def interrupt(self) -> None:
         """Marks the run as interrupted (for a caller that stops iterating on Ctrl-C)."""

@@ -1,0 +1,176 @@
+"""Benchmarks image optimisation: speed per step, and picture quality per second.
+
+Not a test: it prints a table and writes JSON. Run it on an idle machine:
+
+    python scripts/benchmark.py --output_json=benchmark.json
+
+1. Seconds per optimisation step (forward + backward + update, Adam) at each
+   --sizes in float32, bfloat16 and with XLA.
+2. Quality reached per second at --quality_size px. The baseline is the
+   TensorFlow tutorial's optimiser: Adam (lr 0.02, beta_1 0.99, epsilon 0.1),
+   float32, full resolution, content init, clipped to [0, 1], 300 steps. Each
+   candidate gets 1/5 (and 1/8) of the baseline's wall time via max_seconds.
+   Every picture is scored in float32 by the same extractor: style distance =
+   mean over the style layers of ||G - A||^2 / ||A||^2, content distance =
+   ||F - P||^2 / ||P||^2 at block4_conv2. A candidate passes when its style
+   distance is at most the baseline's and its content distance at most 1.1x it.
+
+Uses the photo and painting given by --content_image/--style_image, else
+../shared's kodim04 x The Starry Night when present, else the demo images.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+
+from absl import app, flags
+
+_SIZES = flags.DEFINE_list("sizes", ["256", "512"], "Sizes (longer side) for the speed table.")
+_SPEED_STEPS = flags.DEFINE_integer("speed_steps", 5, "Timed steps per speed measurement.", lower_bound=1)
+_QUALITY_SIZE = flags.DEFINE_integer("quality_size", 256, "Size for the quality-per-second runs.")
+_BASELINE_STEPS = flags.DEFINE_integer("baseline_steps", 300, "Steps of the Adam baseline.", lower_bound=1)
+_BACKBONE = flags.DEFINE_enum("backbone", "vgg16_hed", ["vgg19", "vgg16_hed"], "Backbone.")
+_CONTENT_IMAGE = flags.DEFINE_string("content_image", None, "Photo (default: see module doc).")
+_STYLE_IMAGE = flags.DEFINE_string("style_image", None, "Painting (default: see module doc).")
+_SKIP_SPEED = flags.DEFINE_bool("skip_speed", False, "Skip the speed table.")
+_SKIP_QUALITY = flags.DEFINE_bool("skip_quality", False, "Skip the quality-per-second runs.")
+_CANDIDATES = flags.DEFINE_list("candidates", None, "Only these quality candidates (names in the table).")
+_OUTPUT_JSON = flags.DEFINE_string("output_json", "benchmark.json", "Where to write the results.")
+_OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Also save each candidate's picture here.")
+
+_SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "images")
+
+# Candidates: name -> StylizeConfig changes on top of the defaults (what `tf-style stylize` runs).
+CANDIDATES = {
+    "default": {},
+    "lbfgs_scales2": {"scales": 2},
+    "lbfgs_scales3": {"scales": 3},
+    "lbfgs_bf16": {"precision": "bfloat16"},
+    "lbfgs_bf16_scales2": {"precision": "bfloat16", "scales": 2},
+    "adam_bf16": {"optimizer": "adam", "precision": "bfloat16"},
+}
+
+
+def _pair():
+    from tf_style import demo, images
+
+    if _CONTENT_IMAGE.value and _STYLE_IMAGE.value:
+        return (images.load_image(_CONTENT_IMAGE.value), images.load_image(_STYLE_IMAGE.value),
+                f"{_CONTENT_IMAGE.value} x {_STYLE_IMAGE.value}")
+    content = os.path.join(_SHARED, "content", "kodim04.png")
+    style = os.path.join(_SHARED, "style", "vangogh_starry_night.jpg")
+    if os.path.exists(content) and os.path.exists(style):
+        return images.load_image(content), images.load_image(style), "kodim04 x vangogh_starry_night"
+    return demo.demo_content_image(), demo.demo_style_image(), "demo landscape x demo swirls"
+
+
+def speed_table(content, style, backbone):
+    from tf_style import StylizeConfig
+    from tf_style.stylize import ImageOptimization
+
+    rows = []
+    for size in [int(size) for size in _SIZES.value]:
+        for precision, xla in (("float32", False), ("bfloat16", False), ("float32", True), ("bfloat16", True)):
+            config = StylizeConfig(backbone=backbone, optimizer="adam", precision=precision, xla=xla,
+                                   max_size=size, num_steps=2 + _SPEED_STEPS.value)
+            optimization = ImageOptimization(content, [style], config)
+            times = []
+            last = time.perf_counter()
+            for _ in optimization.run():
+                now = time.perf_counter()
+                times.append(now - last)
+                last = now
+            timed = times[2:]  # The first steps include tracing and compilation.
+            row = {"size": size, "precision": precision, "xla": xla,
+                   "seconds_per_step": sum(timed) / len(timed), "first_step_seconds": times[0]}
+            rows.append(row)
+            print(f"  {size:>5} px  {precision:<9} xla={str(xla):<5}  {row['seconds_per_step']:.3f} s/step "
+                  f"(first step {times[0]:.1f} s)", flush=True)
+    return rows
+
+
+def quality_runs(content, style, backbone):
+    import numpy as np
+    import tensorflow as tf
+
+    from tf_style import StylizeConfig, build_feature_extractor, images, losses
+    from tf_style.stylize import ImageOptimization
+
+    defaults = StylizeConfig(backbone=backbone, max_size=_QUALITY_SIZE.value)
+    scorer = build_feature_extractor(defaults.content_layers + defaults.style_layers, backbone)
+    size = images.fit_within(content.shape[:2], _QUALITY_SIZE.value)
+    content_small = images.resize_image(content, size)
+    style_small = images.resize_image(style, images.fit_within(style.shape[:2], max(size)))
+    content_targets = scorer(content_small[None])
+    style_targets = {name: losses.gram_matrix(value) for name, value in scorer(style_small[None]).items()}
+
+    def score(picture):
+        outputs = scorer(images.resize_image(picture, size)[None])
+        style_distance = np.mean([float(losses.style_layer_loss(outputs[name], style_targets[name]))
+                                  for name in defaults.style_layers])
+        content_distance = float(losses.content_loss(outputs["block4_conv2"], content_targets["block4_conv2"]))
+        return style_distance, content_distance
+
+    def run(name, config):
+        optimization = ImageOptimization(content, [style], config)
+        start = time.perf_counter()
+        for _ in optimization.run():
+            pass
+        wall = time.perf_counter() - start
+        result = optimization.result()
+        style_distance, content_distance = score(result.image)
+        if _OUTPUT_DIR.value:
+            images.save_image(result.image, os.path.join(_OUTPUT_DIR.value, f"{name}.png"), overwrite=True)
+        return {"name": name, "wall_seconds": wall, "steps": result.steps, "stop_reason": result.stop_reason,
+                "style_distance": style_distance, "content_distance": content_distance}
+
+    baseline_config = defaults.replace(optimizer="adam", learning_rate=0.02, precision="float32",
+                                       num_steps=_BASELINE_STEPS.value, scales=1, init="content")
+    baseline = run("baseline_adam_300", baseline_config)
+    print(f"  baseline: {baseline['wall_seconds']:.1f} s, style {baseline['style_distance']:.4f}, "
+          f"content {baseline['content_distance']:.4f}", flush=True)
+    rows = []
+    names = _CANDIDATES.value or list(CANDIDATES)
+    for divisor in (5, 8):
+        budget = baseline["wall_seconds"] / divisor
+        for name in names:
+            config = defaults.replace(max_seconds=budget, num_steps=10_000, **CANDIDATES[name])
+            row = run(f"{name}_1of{divisor}", config)
+            row["budget_seconds"] = budget
+            row["fraction"] = f"1/{divisor}"
+            row["passes"] = (row["style_distance"] <= baseline["style_distance"]
+                             and row["content_distance"] <= 1.1 * baseline["content_distance"])
+            rows.append(row)
+            print(f"  1/{divisor} {name:<28} {row['steps']:>4} steps  style {row['style_distance']:.4f}  "
+                  f"content {row['content_distance']:.4f}  {'PASS' if row['passes'] else 'fail'}", flush=True)
+    return baseline, rows
+
+
+def main(argv):
+    del argv
+    import tensorflow as tf
+
+    content, style, pair = _pair()
+    report = {"pair": pair, "backbone": _BACKBONE.value, "machine": platform.processor() or platform.machine(),
+              "cpu_count": os.cpu_count(), "tensorflow": tf.__version__,
+              "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads()}
+    print(f"pair: {pair}; backbone {_BACKBONE.value}; {os.cpu_count()} CPUs; TensorFlow {tf.__version__}")
+    if not _SKIP_SPEED.value:
+        print("seconds per step (Adam step: forward + backward + update):")
+        report["speed"] = speed_table(content, style, _BACKBONE.value)
+    if not _SKIP_QUALITY.value:
+        print(f"quality per second at {_QUALITY_SIZE.value} px (lower distances are better):")
+        report["baseline"], report["quality"] = quality_runs(content, style, _BACKBONE.value)
+    with open(_OUTPUT_JSON.value, "w") as file:
+        json.dump(report, file, indent=2)
+    print(f"wrote {_OUTPUT_JSON.value}")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    app.run(main)

@@ -1,0 +1,128 @@
+"""Feature extractor: layer names, truncation, preprocessing, precision, weights."""
+
+import keras
+import numpy as np
+import pytest
+
+from tf_style import backbones
+from tf_style.errors import ConfigError, WeightsError
+from tf_style.features import build_feature_extractor, resolve_layer_name
+
+
+@pytest.mark.parametrize("name, keras_name", [
+    ("block4_conv2", "block4_conv2"), ("conv4_2", "block4_conv2"), ("relu4_2", "block4_conv2"),
+    ("relu1_1", "block1_conv1"), ("pool3", "block3_pool"), (" conv5_4 ", "block5_conv4"),
+])
+def test_resolve_layer_name(name, keras_name):
+    assert resolve_layer_name(name, "vgg19") == keras_name
+
+
+@pytest.mark.parametrize("name", ["conv5_4", "block3_conv4"])
+def test_vgg16_has_three_convolutions_in_block3_to_5(name):
+    with pytest.raises(ConfigError, match="unknown layer"):
+        resolve_layer_name(name, "vgg16")
+
+
+@pytest.mark.parametrize("name", ["conv6_1", "block4_conv9", "fc7", "relu4-2", ""])
+def test_unknown_layer_names(name):
+    with pytest.raises(ConfigError, match="unknown layer") as error:
+        resolve_layer_name(name, "vgg19")
+    assert "\n" not in str(error.value)
+
+
+def test_outputs_are_a_dict_keyed_by_keras_name_and_network_stops_at_deepest_layer():
+    extractor = build_feature_extractor(["conv1_1", "relu3_1"], "vgg19", weights=None, width=1 / 16)
+    outputs = extractor(np.zeros((1, 32, 40, 3), np.float32))
+    assert sorted(outputs) == ["block1_conv1", "block3_conv1"]
+    assert outputs["block1_conv1"].shape == (1, 32, 40, 4)
+    assert outputs["block3_conv1"].shape == (1, 8, 10, 16)
+    vgg = extractor.get_layer("vgg19_to_block3_conv1")
+    names = [layer.name for layer in vgg.layers]
+    assert names[-1] == "block3_conv1" and "block3_conv2" not in names and "block4_conv1" not in names
+    assert extractor.min_input_size == 4
+
+
+@pytest.mark.parametrize("pooling, layer_type", [("avg", keras.layers.AveragePooling2D),
+                                                 ("max", keras.layers.MaxPooling2D)])
+def test_pooling(pooling, layer_type):
+    extractor = build_feature_extractor(["conv2_1"], "vgg19", pooling=pooling, weights=None, width=1 / 16)
+    pool = extractor.get_layer("vgg19_to_block2_conv1").get_layer("block1_pool")
+    assert isinstance(pool, layer_type)
+
+
+def test_preprocessing_is_caffe_bgr_inside_the_model():
+    extractor = build_feature_extractor(["conv1_1"], "vgg19", weights=None, width=1 / 16)
+    preprocess = extractor.get_layer("vgg_preprocessing")
+    rgb = np.zeros((1, 1, 1, 3), np.float32)
+    rgb[..., 0] = 1.0  # Pure red.
+    bgr = np.asarray(preprocess(rgb))[0, 0, 0]
+    np.testing.assert_allclose(bgr, [0 - 103.939, 0 - 116.779, 255 - 123.68], rtol=1e-6)
+
+
+def test_bfloat16_precision_computes_in_bfloat16_and_returns_float32():
+    extractor = build_feature_extractor(["conv2_1"], "vgg19", weights=None, width=1 / 16, precision="bfloat16")
+    conv = extractor.get_layer("vgg19_to_block2_conv1").get_layer("block2_conv1")
+    assert conv.compute_dtype == "bfloat16" and conv.variable_dtype == "float32"
+    output = extractor(np.random.default_rng(0).uniform(size=(1, 16, 16, 3)).astype(np.float32))
+    assert output["block2_conv1"].dtype == "float32"
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"backbone": "resnet50"}, "unknown backbone"),
+    ({"precision": "float16"}, "unknown precision"),
+    ({"pooling": "median", "weights": None}, "unknown pooling"),
+    ({"width": 0.5}, "random weights"),
+])
+def test_bad_settings(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        build_feature_extractor(["conv1_1"], **kwargs)
+
+
+def test_vgg19_weights_file_missing(tmp_path):
+    with pytest.raises(WeightsError, match="weights file not found.*--backbone=vgg16_hed"):
+        backbones.load_pretrained_weights("vgg19", str(tmp_path / "nope.h5"))
+
+
+def test_vgg19_weights_file_with_wrong_checksum(tmp_path):
+    path = tmp_path / "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    path.write_bytes(b"not the weights")
+    with pytest.raises(WeightsError, match="md5 .* expected 253f8cb515780f3b799900260a226db6"):
+        backbones.load_pretrained_weights("vgg19", str(path))
+
+
+def test_vgg19_download_failure_says_what_to_do(monkeypatch):
+    def no_network(*args, **kwargs):
+        raise Exception("URL fetch failure: no route to host")
+
+    backbones._load_pretrained_weights.cache_clear()
+    monkeypatch.setattr(keras.utils, "get_file", no_network)
+    with pytest.raises(WeightsError) as error:
+        backbones.load_pretrained_weights("vgg19")
+    message = str(error.value)
+    assert "cannot be downloaded" in message and "--vgg_weights" in message and "vgg16_hed" in message
+    assert "\n" not in message
+
+
+def test_vgg19_local_weights_file_is_loaded_by_layer_name(tmp_path, monkeypatch):
+    """A file in Keras's VGG19 notop layout loads into the truncated extractor."""
+    keras.utils.set_random_seed(3)
+    source = keras.applications.VGG19(include_top=False, weights=None)
+    path = str(tmp_path / "vgg19_notop.h5")
+    source.save(path)
+    monkeypatch.setattr(backbones, "VGG19_WEIGHTS_MD5", backbones._file_digest(path, "md5"))
+    extractor = build_feature_extractor(["conv2_1"], "vgg19", weights=path)
+    vgg = extractor.get_layer("vgg19_to_block2_conv1")
+    for name in ("block1_conv1", "block1_conv2", "block2_conv1"):
+        for loaded, original in zip(vgg.get_layer(name).get_weights(), source.get_layer(name).get_weights()):
+            np.testing.assert_array_equal(loaded, original)
+    assert extractor.weights_sha256 == backbones._file_digest(path, "sha256")
+
+
+@pytest.mark.backbone
+def test_offline_backbone_loads_pretrained_vgg16(hed_extractor):
+    assert hed_extractor.backbone == "vgg16_hed" and len(hed_extractor.weights_sha256) == 64
+    outputs = hed_extractor(np.random.default_rng(0).uniform(size=(1, 32, 32, 3)).astype(np.float32))
+    assert outputs["block5_conv1"].shape == (1, 2, 2, 512)
+    assert outputs["block1_conv1"].shape == (1, 32, 32, 64)
+    # Pretrained first-layer filters respond to edges: activations are far from uniform.
+    assert float(np.std(outputs["block1_conv1"])) > 1.0

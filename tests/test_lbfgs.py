@@ -1,0 +1,87 @@
+"""The TensorFlow L-BFGS: convergence, and history kept between calls."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tf_style.lbfgs import LBFGS
+
+
+def _quadratic(matrix, target):
+    matrix = tf.constant(matrix)
+    target = tf.constant(target)
+
+    def value_and_gradient(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = 0.5 * tf.reduce_sum((x - target) * tf.linalg.matvec(matrix, x - target))
+        return loss, tape.gradient(loss, x), {"loss": loss}
+
+    return value_and_gradient
+
+
+def test_minimises_ill_conditioned_quadratic():
+    rng = np.random.default_rng(0)
+    basis, _ = np.linalg.qr(rng.normal(size=(8, 8)))
+    matrix = (basis * np.logspace(0, 3, 8)) @ basis.T  # Condition number 1000.
+    target = rng.normal(size=8)
+    x = tf.Variable(np.zeros(8, np.float32))
+    optimizer = LBFGS(x, _quadratic(matrix.astype(np.float32), target.astype(np.float32)), memory=8)
+    for _ in range(60):
+        loss, aux = optimizer.step()
+    np.testing.assert_allclose(x.numpy(), target, atol=1e-3)
+    assert float(loss) < 1e-6
+    assert set(aux) == {"loss"}
+
+
+def test_rosenbrock():
+    x = tf.Variable([-1.2, 1.0])
+
+    def value_and_gradient(v):
+        with tf.GradientTape() as tape:
+            tape.watch(v)
+            loss = 100.0 * (v[1] - v[0] ** 2) ** 2 + (1.0 - v[0]) ** 2
+        return loss, tape.gradient(loss, v), {}
+
+    optimizer = LBFGS(x, value_and_gradient)
+    for _ in range(80):
+        optimizer.step()
+    np.testing.assert_allclose(x.numpy(), [1.0, 1.0], atol=1e-3)
+    assert optimizer.step.experimental_get_tracing_count() == 1
+
+
+def test_history_is_kept_between_calls_and_beats_restarting():
+    rng = np.random.default_rng(1)
+    basis, _ = np.linalg.qr(rng.normal(size=(20, 20)))
+    matrix = ((basis * np.logspace(0, 2, 20)) @ basis.T).astype(np.float32)
+    target = rng.normal(size=20).astype(np.float32)
+    function = _quadratic(matrix, target)
+
+    kept = tf.Variable(np.zeros(20, np.float32))
+    optimizer = LBFGS(kept, function, memory=10)
+    for _ in range(15):
+        kept_loss, _ = optimizer.step()
+    assert int(optimizer.num_pairs) == 10  # Memory full: history survived the 15 separate calls.
+
+    restarted = tf.Variable(np.zeros(20, np.float32))
+    for _ in range(5):  # Same number of iterations in chunks of 3, state thrown away each time.
+        fresh = LBFGS(restarted, function, memory=10)
+        for _ in range(3):
+            restarted_loss, _ = fresh.step()
+    assert float(kept_loss) < 0.2 * float(restarted_loss)
+
+
+def test_rejects_non_finite_trial_points():
+    x = tf.Variable([2.0])
+
+    def value_and_gradient(v):  # log barrier: NaN for v <= 0, minimum at v = 1.
+        with tf.GradientTape() as tape:
+            tape.watch(v)
+            loss = tf.reduce_sum(v - tf.math.log(v)) * 50.0
+        return loss, tape.gradient(loss, v), {}
+
+    optimizer = LBFGS(x, value_and_gradient, learning_rate=10.0)
+    for _ in range(30):
+        loss, _ = optimizer.step()
+        assert np.isfinite(float(loss))
+    assert x.numpy()[0] == pytest.approx(1.0, abs=1e-3)

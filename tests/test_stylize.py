@@ -20,11 +20,12 @@ def _run(photo, painting, extractor, **changes):
     return optimization, progress, optimization.result()
 
 
-@pytest.mark.parametrize("optimizer, fraction", [("lbfgs", 0.5), ("adam", 0.95)])
-def test_loss_falls_and_step_traces_once(photo, painting, tiny_extractor, optimizer, fraction):
-    optimization, progress, result = _run(photo, painting, tiny_extractor, optimizer=optimizer, num_steps=15)
+@pytest.mark.parametrize("optimizer, learning_rate", [("lbfgs", None), ("adam", None)])
+def test_loss_falls_and_step_traces_once(photo, painting, tiny_extractor, optimizer, learning_rate):
+    optimization, progress, result = _run(photo, painting, tiny_extractor, optimizer=optimizer,
+                                          learning_rate=learning_rate, num_steps=15)
     totals = [p.losses["total_loss"] for p in progress]
-    assert totals[-1] < fraction * totals[0]  # Adam moves pixels by at most ~lr = 0.02 a step.
+    assert totals[-1] < 0.6 * totals[0]
     assert result.losses["total_loss"] <= min(totals) + 1e-6
     assert optimization.step_function.tracing_count() == 1  # 15 steps, one trace.
     assert result.stop_reason == "completed" and result.steps == 15

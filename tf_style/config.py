@@ -47,6 +47,10 @@ class StylizeConfig:
         learning_rate: Adam's step size, or L-BFGS's initial step; None for the
             optimiser's default (0.02 and 1.0).
         lbfgs_memory: Number of curvature pairs L-BFGS remembers.
+        adam_epsilon: Adam's epsilon. Our losses are ratios of order one, so
+            pixel gradients are small (about 1e-4): an epsilon like the
+            TensorFlow tutorial's 0.1 (made for losses of order 1e6) would
+            swamp them and stall Adam. Adam uses beta_1 = 0.99, as the tutorial.
         init: "content", "noise", "style", or the path of an image to start from.
         seed: Seeds the noise initialisation; same seed, same picture.
         scales: Coarse-to-fine levels: 3 optimises at 1/4, 1/2 and full size,
@@ -69,7 +73,7 @@ class StylizeConfig:
     style_layers: tuple[str, ...] = DEFAULT_STYLE_LAYERS
     style_layer_weights: tuple[float, ...] | None = None
     content_weight: float = 1.0
-    style_weight: float = 10.0
+    style_weight: float = 4.0
     tv_weight: float = 10.0
     style_blend: tuple[float, ...] | None = None
     style_scale: float = 1.0
@@ -78,6 +82,7 @@ class StylizeConfig:
     optimizer: str = "lbfgs"
     learning_rate: float | None = None
     lbfgs_memory: int = 10
+    adam_epsilon: float = 1e-8
     init: str = "content"
     seed: int = 0
     scales: int = 1
@@ -103,6 +108,7 @@ class StylizeConfig:
             _finite(name, getattr(self, name), allow_zero=True)
         for name in ("style_weight", "style_scale"):
             _finite(name, getattr(self, name), allow_zero=False)
+        _finite("adam_epsilon", self.adam_epsilon, allow_zero=False)
         if self.learning_rate is not None:
             _finite("learning_rate", self.learning_rate, allow_zero=False)
         if self.max_seconds is not None:

@@ -12,7 +12,6 @@ import re
 from collections.abc import Sequence
 
 import keras
-import numpy as np
 
 from tf_style import backbones
 from tf_style.errors import ConfigError
@@ -129,8 +128,3 @@ def build_feature_extractor(layers: Sequence[str], backbone: str = "vgg19", *,
     extractor.min_input_size = 2 ** pools_before
     return extractor
 
-
-def feature_sizes(shape: Sequence[int], extractor: keras.Model) -> dict:
-    """Spatial sizes {layer: (h, w)} the extractor gives for an (H, W) image (for tests)."""
-    outputs = extractor(np.zeros((1, shape[0], shape[1], 3), np.float32))
-    return {name: tuple(value.shape[1:3]) for name, value in outputs.items()}

@@ -207,15 +207,20 @@ class ImageOptimization:
         """Returns a compiled function doing one optimiser step on `image`; it returns the losses."""
         config = self.config
 
+        # Its own tf.function: the L-BFGS iteration calls it from three places, and this way the
+        # network is traced once. XLA compiles this part only: compiling the whole L-BFGS
+        # iteration, with its data-dependent loops, recompiles again and again.
+        @tf.function(jit_compile=config.xla)
         def value_and_gradient(x):
-            with tf.GradientTape() as tape:
+            # Only the picture's gradient: recording the network's (trainable) kernels would
+            # make the tape keep what a kernel gradient needs.
+            with tf.GradientTape(watch_accessed_variables=False) as tape:
                 tape.watch(x)
                 losses = self._losses(x, content_targets, style_targets)
             return losses["total_loss"], tape.gradient(losses["total_loss"], x), losses
 
         if config.optimizer == "lbfgs":
-            lbfgs = LBFGS(image, value_and_gradient, memory=config.lbfgs_memory,
-                          learning_rate=config.step_size, jit_compile=config.xla)
+            lbfgs = LBFGS(image, value_and_gradient, memory=config.lbfgs_memory, learning_rate=config.step_size)
 
             def lbfgs_step():
                 _, losses = lbfgs.step()
@@ -224,10 +229,11 @@ class ImageOptimization:
             lbfgs_step.tracing_count = lbfgs.step.experimental_get_tracing_count
             return lbfgs_step, "current"
 
-        optimizer = keras.optimizers.Adam(learning_rate=config.step_size, beta_1=0.99, epsilon=0.1)
+        optimizer = keras.optimizers.Adam(learning_rate=config.step_size, beta_1=0.99,
+                                          epsilon=config.adam_epsilon)
         optimizer.build([image])
 
-        @tf.function(jit_compile=config.xla)
+        @tf.function
         def adam_step():
             loss, gradient, losses = value_and_gradient(tf.convert_to_tensor(image))
             # The losses describe the image before the update: keep it if it is the best so far.

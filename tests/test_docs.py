@@ -1,0 +1,23 @@
+"""The README's CLI reference is generated from the flag definitions and must match them."""
+
+import os
+
+from tf_style.cli.main import COMMANDS
+from tf_style.cli.reference import markdown_reference, replace_in_text
+
+README = os.path.join(os.path.dirname(__file__), "..", "README.md")
+
+
+def test_readme_cli_reference_matches_flag_definitions():
+    with open(README) as file:
+        text = file.read()
+    for command in COMMANDS:
+        assert replace_in_text(text, command) == text, \
+            f"README.md's `tf-style {command}` reference is stale: run python scripts/update_cli_reference.py"
+
+
+def test_reference_lists_every_stylize_flag_with_its_default():
+    table = markdown_reference("stylize")
+    for line in ("| `--num_steps` | `100` |", "| `--optimizer` | `lbfgs` |", "| `--style_image` | — |"):
+        assert line in table
+    assert "(lbfgs \\| adam)" in table

@@ -231,3 +231,16 @@ def test_unknown_command():
                                capture_output=True, text=True, timeout=60)
     assert completed.returncode == 2
     assert completed.stderr.strip() == "tf-style: error: unknown command 'paint'; choose one of stylize"
+
+
+def test_ctrl_c_before_the_first_step_writes_nothing(pair, tmp_path, capsys, monkeypatch):
+    def interrupted_at_once(self):
+        raise KeyboardInterrupt
+        yield  # A generator, like the real run().
+
+    monkeypatch.setattr(ImageOptimization, "run", interrupted_at_once)
+    content, style = pair
+    status, _, err = _cli(capsys, content_image=content, style_image=[style],
+                          output_image=str(tmp_path / "o.png"), **FAST)
+    assert status == 130 and "interrupted before the first step; nothing written" in err
+    assert not (tmp_path / "o.png").exists() and not (tmp_path / "o.json").exists()

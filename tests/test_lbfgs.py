@@ -85,3 +85,25 @@ def test_rejects_non_finite_trial_points():
         loss, _ = optimizer.step()
         assert np.isfinite(float(loss))
     assert x.numpy()[0] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_bounds_keep_every_iterate_in_the_box_and_find_the_constrained_minimum():
+    rng = np.random.default_rng(2)
+    basis, _ = np.linalg.qr(rng.normal(size=(6, 6)))
+    matrix = ((basis * np.logspace(0, 1, 6)) @ basis.T).astype(np.float32)
+    target = np.array([1.5, -0.5, 0.3, 0.7, 2.0, 0.5], np.float32)  # Partly outside [0, 1].
+    x = tf.Variable(np.full(6, 0.5, np.float32))
+    optimizer = LBFGS(x, _quadratic(matrix, target), bounds=(0.0, 1.0))
+    losses = []
+    for _ in range(100):
+        loss, _ = optimizer.step()
+        losses.append(float(loss))
+        assert x.numpy().min() >= 0.0 and x.numpy().max() <= 1.0
+    assert all(later <= earlier + 1e-7 for earlier, later in zip(losses, losses[1:]))  # Monotone.
+    # Optimality in a box (KKT): where x is strictly inside, the gradient is ~0; on an edge it
+    # points outward (could only be lowered by leaving the box).
+    gradient = matrix @ (x.numpy() - target)
+    inside = (x.numpy() > 1e-4) & (x.numpy() < 1 - 1e-4)
+    assert np.abs(gradient[inside]).max(initial=0.0) < 1e-3
+    assert (gradient[x.numpy() <= 1e-4] >= -1e-3).all() and (gradient[x.numpy() >= 1 - 1e-4] <= 1e-3).all()
+    assert (~inside).any()  # The minimum does sit on the box's edge.

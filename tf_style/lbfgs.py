@@ -34,7 +34,9 @@ class LBFGS:
             natural quasi-Newton step).
         max_line_search: Halvings tried before the iteration gives up; then the
             history is cleared and x is left where it was.
-        jit_compile: Compile the iteration with XLA.
+        bounds: Optional (low, high): every iterate is projected onto this box
+            (for pictures, [0, 1]). The line search and the curvature pairs use the
+            step actually taken, so the method stays a descent method.
 
     Example:
         >>> x = tf.Variable([3.0, -2.0])
@@ -49,13 +51,14 @@ class LBFGS:
     def __init__(self, variable: tf.Variable,
                  value_and_gradient: Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor, dict]],
                  memory: int = 10, learning_rate: float = 1.0, max_line_search: int = 10,
-                 jit_compile: bool = False):
+                 bounds: tuple[float, float] | None = None):
         shape = variable.shape
         self.variable = variable
         self._value_and_gradient = value_and_gradient
         self.memory = memory
         self.learning_rate = learning_rate
         self.max_line_search = max_line_search
+        self.bounds = bounds
         self.s_history = tf.Variable(tf.zeros([memory, *shape]), trainable=False, name="s_history")
         self.y_history = tf.Variable(tf.zeros([memory, *shape]), trainable=False, name="y_history")
         self.rho_history = tf.Variable(tf.zeros([memory]), trainable=False, name="rho_history")
@@ -65,7 +68,18 @@ class LBFGS:
         self.evaluations = tf.Variable(0, trainable=False, name="evaluations")
         self.loss = tf.Variable(float("inf"), trainable=False, name="loss")
         self.gradient = tf.Variable(tf.zeros(shape), trainable=False, name="gradient")
-        self.step = tf.function(self._step, jit_compile=jit_compile)
+        self.step = tf.function(self._step)
+
+    def _project(self, x):
+        return x if self.bounds is None else tf.clip_by_value(x, self.bounds[0], self.bounds[1])
+
+    def _freeze_active(self, x, direction):
+        """Zeroes the components of `direction` that push out of the box where x is on its edge."""
+        if self.bounds is None:
+            return direction
+        low, high = self.bounds
+        blocked = ((x <= low) & (direction < 0.0)) | ((x >= high) & (direction > 0.0))
+        return tf.where(blocked, tf.zeros_like(direction), direction)
 
     def _evaluate(self, x):
         self.evaluations.assign_add(1)
@@ -100,27 +114,29 @@ class LBFGS:
         loss = tf.convert_to_tensor(self.loss)
         gradient = tf.convert_to_tensor(self.gradient)
 
-        direction = self._direction(gradient)
-        slope = tf.reduce_sum(gradient * direction)
-        if slope >= 0.0:  # Not a descent direction: forget the history, go downhill.
+        direction = self._freeze_active(x, self._direction(gradient))
+        if tf.reduce_sum(gradient * direction) >= 0.0:  # Not a descent direction: forget the history.
             self.num_pairs.assign(0)
-            direction = -gradient
-            slope = -tf.reduce_sum(gradient * gradient)
+            direction = self._freeze_active(x, -gradient)
         if self.num_pairs > 0:
             step_length = tf.constant(self.learning_rate)
         else:  # No curvature known yet: a cautious first step.
             step_length = self.learning_rate * tf.minimum(1.0, 1.0 / tf.reduce_sum(tf.abs(gradient)))
 
-        new_loss, new_gradient, aux = self._evaluate(x + step_length * direction)
+        # Armijo on the step actually taken (projection may shorten it): f(x + s) <= f(x) + c g.s
+        trial = self._project(x + step_length * direction)
+        new_loss, new_gradient, aux = self._evaluate(trial)
         for _ in tf.range(self.max_line_search):
-            if tf.math.is_finite(new_loss) and new_loss <= loss + _ARMIJO * step_length * slope:
+            if tf.math.is_finite(new_loss) and new_loss <= loss + _ARMIJO * tf.reduce_sum(gradient * (trial - x)):
                 break
             step_length = step_length * _SHRINK
-            new_loss, new_gradient, aux = self._evaluate(x + step_length * direction)
+            trial = self._project(x + step_length * direction)
+            new_loss, new_gradient, aux = self._evaluate(trial)
 
-        accepted = tf.math.is_finite(new_loss) and new_loss <= loss + _ARMIJO * step_length * slope
+        s = trial - x
+        decrease = _ARMIJO * tf.reduce_sum(gradient * s)
+        accepted = tf.math.is_finite(new_loss) and new_loss <= loss + decrease and decrease < 0.0
         if accepted:
-            s = step_length * direction
             y = new_gradient - gradient
             curvature = tf.reduce_sum(s * y)
             if curvature > 1e-10:
@@ -131,7 +147,7 @@ class LBFGS:
                 self.y_history.scatter_update(tf.IndexedSlices(y[None], newest[None]))
                 self.rho_history.scatter_update(tf.IndexedSlices((1.0 / curvature)[None], newest[None]))
                 self.num_pairs.assign(tf.minimum(self.num_pairs + 1, self.memory))
-            self.variable.assign(x + s)
+            self.variable.assign(trial)
             self.loss.assign(new_loss)
             self.gradient.assign(new_gradient)
         else:  # No acceptable step along this direction: start the history afresh.

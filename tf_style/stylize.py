@@ -220,7 +220,8 @@ class ImageOptimization:
             return losses["total_loss"], tape.gradient(losses["total_loss"], x), losses
 
         if config.optimizer == "lbfgs":
-            lbfgs = LBFGS(image, value_and_gradient, memory=config.lbfgs_memory, learning_rate=config.step_size)
+            lbfgs = LBFGS(image, value_and_gradient, memory=config.lbfgs_memory, learning_rate=config.step_size,
+                          bounds=(0.0, 1.0))
 
             def lbfgs_step():
                 _, losses = lbfgs.step()
@@ -251,7 +252,7 @@ class ImageOptimization:
         """Optimises the picture, yielding a `Progress` after each step.
 
         Stops early (see `result().stop_reason`) when `max_seconds` is reached or
-        the loss stops being finite. Can be resumed by nobody: one run per object.
+        the loss stops being finite. Call it once per object.
         """
         config = self.config
         start = time.perf_counter()
@@ -310,6 +311,11 @@ class ImageOptimization:
             return [math.inf] * len(self.scale_sizes)
         costs = np.cumsum([height * width for height, width in self.scale_sizes], dtype=np.float64)
         return [self.config.max_seconds * cost / costs[-1] for cost in costs]
+
+    @property
+    def has_picture(self) -> bool:
+        """Whether `result` has a picture to give (the first scale has started)."""
+        return self._best_image is not None
 
     def interrupt(self) -> None:
         """Marks the run as interrupted (for a caller that stops iterating on Ctrl-C)."""

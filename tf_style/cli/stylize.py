@@ -192,6 +192,8 @@ def stylize_main(argv: list[str]) -> int:
             if progress.step in snapshots:
                 images.save_image(optimization.result().image, snapshots[progress.step], overwrite=overwrite)
     except KeyboardInterrupt:
+        if not optimization.has_picture:
+            raise  # Nothing to save yet: main() reports it.
         optimization.interrupt()
     finally:
         bar.close()

@@ -1,0 +1,56 @@
+"""The feed-forward transform network: shapes, normalisation, serialisation."""
+
+import keras
+import numpy as np
+import pytest
+
+from tf_style.errors import ConfigError
+from tf_style.transform_net import InstanceNormalization, build_transform_net
+
+
+@pytest.fixture(scope="module")
+def tiny_net():
+    keras.utils.set_random_seed(0)
+    return build_transform_net(width=0.125, num_residual_blocks=1)
+
+
+@pytest.mark.parametrize("height, width", [(16, 16), (17, 23), (31, 8), (64, 48), (9, 13), (8, 8)])
+def test_output_shape_equals_input_shape_and_range(tiny_net, height, width):
+    images = np.random.default_rng(height * width).uniform(size=(2, height, width, 3)).astype(np.float32)
+    stylized = np.asarray(tiny_net(images))
+    assert stylized.shape == images.shape and stylized.dtype == np.float32
+    assert 0.0 <= stylized.min() and stylized.max() <= 1.0
+
+
+def test_instance_normalisation_normalises_each_image_and_channel():
+    layer = InstanceNormalization()
+    rng = np.random.default_rng(1)
+    features = (rng.normal(size=(2, 9, 7, 4)) * [1, 5, 0.1, 30] + [3, -2, 0, 100]).astype(np.float32)
+    normalised = np.asarray(layer(features))
+    np.testing.assert_allclose(normalised.mean(axis=(1, 2)), 0.0, atol=1e-4)
+    np.testing.assert_allclose(normalised.std(axis=(1, 2)), 1.0, atol=1e-3)
+
+
+def test_classic_and_mobile_sizes():
+    classic = build_transform_net()
+    mobile = build_transform_net(width=0.25, num_residual_blocks=3)
+    assert classic.count_params() > 1_500_000  # About 1.7 M, as in Johnson et al.
+    assert mobile.count_params() < 0.05 * classic.count_params()
+    assert not any(isinstance(layer, keras.layers.Conv2DTranspose) for layer in classic.layers)
+
+
+def test_config_round_trip_and_keras_file_is_bit_exact(tiny_net, tmp_path):
+    images = np.random.default_rng(2).uniform(size=(1, 20, 28, 3)).astype(np.float32)
+    rebuilt = keras.Model.from_config(tiny_net.get_config())
+    assert rebuilt.get_config() == tiny_net.get_config()
+    path = str(tmp_path / "net.keras")
+    tiny_net.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_array_equal(np.asarray(loaded(images)), np.asarray(tiny_net(images)))
+
+
+@pytest.mark.parametrize("kwargs, message", [({"width": 0}, "width must be > 0"),
+                                             ({"num_residual_blocks": -1}, "num_residual_blocks")])
+def test_bad_settings(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        build_transform_net(**kwargs)

@@ -1,0 +1,167 @@
+"""The feed-forward transform network of model optimisation (Johnson, Alahi & Fei-Fei, ECCV 2016).
+
+    image -> 9x9 stem -> two stride-2 downsamplings -> residual blocks
+          -> two (nearest-neighbour x2 resize + 3x3 conv) upsamplings -> 9x9 conv -> sigmoid
+
+with the improvements the field adopted since: instance normalisation instead of
+batch normalisation (Ulyanov et al., 2016), reflection padding instead of zero
+padding (no dark borders), and resize-then-convolve instead of transposed
+convolutions, which leave checkerboard artifacts (Odena et al., 2016).
+
+Every op is one that TFLite's CPU (XNNPACK) and GPU delegates handle well:
+instance normalisation is written from MEAN, SUB, MUL, RSQRT and ADD rather than
+a fused op (TFLite's stock instance norm is slow on device), and the only
+resize is nearest-neighbour.
+
+Input and output: float32 RGB images (B, H, W, 3) in [0, 1], any H and W of at
+least 8 pixels (reflection padding at 1/4 resolution needs 2): the model
+reflect-pads to a multiple of 4 and crops back.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from tf_style.errors import ConfigError
+
+
+@keras.saving.register_keras_serializable(package="tf_style")
+class ReflectionPadding2D(keras.layers.Layer):
+    """Pads height and width by mirroring the image (no edge repeated)."""
+
+    def __init__(self, padding: int, **kwargs):
+        super().__init__(**kwargs)
+        self.padding = int(padding)
+
+    def call(self, inputs):
+        p = self.padding
+        return ops.pad(inputs, [[0, 0], [p, p], [p, p], [0, 0]], mode="reflect")
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = input_shape
+        grow = 2 * self.padding
+        return (batch, None if height is None else height + grow, None if width is None else width + grow,
+                channels)
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding}
+
+
+@keras.saving.register_keras_serializable(package="tf_style")
+class InstanceNormalization(keras.layers.Layer):
+    """Normalises each channel of each image over its height and width, then scales and shifts.
+
+    y = gamma * (x - mean) / sqrt(variance + epsilon) + beta, with the statistics
+    taken per image and channel. Written from elementary ops so TFLite
+    delegates run it (see the module docstring).
+    """
+
+    def __init__(self, epsilon: float = 1e-5, **kwargs):
+        super().__init__(**kwargs)
+        self.epsilon = float(epsilon)
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        self.gamma = self.add_weight(name="gamma", shape=(channels,), initializer="ones")
+        self.beta = self.add_weight(name="beta", shape=(channels,), initializer="zeros")
+
+    def call(self, inputs):
+        mean = ops.mean(inputs, axis=(1, 2), keepdims=True)
+        centred = inputs - mean
+        variance = ops.mean(ops.square(centred), axis=(1, 2), keepdims=True)
+        return centred * ops.rsqrt(variance + self.epsilon) * self.gamma + self.beta
+
+    def get_config(self):
+        return {**super().get_config(), "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable(package="tf_style")
+class PadToMultiple(keras.layers.Layer):
+    """Reflect-pads height and width up to a multiple of `multiple` (bottom and right)."""
+
+    def __init__(self, multiple: int, **kwargs):
+        super().__init__(**kwargs)
+        self.multiple = int(multiple)
+
+    def call(self, inputs):
+        shape = ops.shape(inputs)
+        pad_height = (self.multiple - shape[1] % self.multiple) % self.multiple
+        pad_width = (self.multiple - shape[2] % self.multiple) % self.multiple
+        return ops.pad(inputs, [[0, 0], [0, pad_height], [0, pad_width], [0, 0]], mode="reflect")
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], None, None, input_shape[3])
+
+    def get_config(self):
+        return {**super().get_config(), "multiple": self.multiple}
+
+
+@keras.saving.register_keras_serializable(package="tf_style")
+class CropLike(keras.layers.Layer):
+    """Crops the first input to the height and width of the second."""
+
+    def call(self, inputs):
+        image, reference = inputs
+        shape = ops.shape(reference)
+        return image[:, : shape[1], : shape[2], :]
+
+    def compute_output_shape(self, input_shapes):
+        image_shape, reference_shape = input_shapes
+        return (image_shape[0], reference_shape[1], reference_shape[2], image_shape[3])
+
+
+def _conv_block(x, filters, kernel_size, strides, name, relu=True):
+    """Reflection pad, convolution, instance norm, optional ReLU."""
+    x = ReflectionPadding2D(kernel_size // 2, name=f"{name}_pad")(x)
+    x = keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="valid", name=f"{name}_conv")(x)
+    x = InstanceNormalization(name=f"{name}_norm")(x)
+    return keras.layers.ReLU(name=f"{name}_relu")(x) if relu else x
+
+
+def build_transform_net(width: float = 1.0, num_residual_blocks: int = 5,
+                        name: str = "transform_net") -> keras.Model:
+    """Builds the transform network.
+
+    Args:
+        width: Multiplier on the filter counts (32, 64, 128 at width 1.0, the
+            classic size of Johnson et al.); 0.25-0.5 gives a small mobile model.
+        num_residual_blocks: Residual blocks at 1/4 resolution (5 classic; fewer for mobile).
+        name: The model's name.
+
+    Returns:
+        A functional ``keras.Model`` from float32 RGB (B, H, W, 3) in [0, 1] to a
+        stylised image of the same shape, also in [0, 1]. Its config round-trips
+        through ``keras.Model.from_config`` and ``.keras`` files.
+
+    Raises:
+        ConfigError: width not positive, or a negative number of blocks.
+
+    Example:
+        >>> net = build_transform_net(width=0.5, num_residual_blocks=3)  # doctest: +SKIP
+        >>> stylized_image = net(images)  # (B, H, W, 3) in [0, 1]  # doctest: +SKIP
+    """
+    if not width > 0:
+        raise ConfigError(f"width must be > 0, got {width!r}")
+    if isinstance(num_residual_blocks, bool) or not isinstance(num_residual_blocks, int) or num_residual_blocks < 0:
+        raise ConfigError(f"num_residual_blocks must be a whole number >= 0, got {num_residual_blocks!r}")
+    filters = [max(4, round(base * width)) for base in (32, 64, 128)]
+
+    image = keras.Input((None, None, 3), name="image")
+    x = PadToMultiple(4, name="pad_to_multiple_of_4")(image)
+    x = _conv_block(x, filters[0], 9, 1, "stem")
+    x = _conv_block(x, filters[1], 3, 2, "down1")
+    x = _conv_block(x, filters[2], 3, 2, "down2")
+    for index in range(1, num_residual_blocks + 1):
+        shortcut = x
+        x = _conv_block(x, filters[2], 3, 1, f"residual{index}_a")
+        x = _conv_block(x, filters[2], 3, 1, f"residual{index}_b", relu=False)
+        x = keras.layers.Add(name=f"residual{index}_add")([shortcut, x])
+    for index, channels in ((1, filters[1]), (2, filters[0])):
+        x = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"up{index}_resize")(x)
+        x = _conv_block(x, channels, 3, 1, f"up{index}")
+    x = ReflectionPadding2D(4, name="output_pad")(x)
+    x = keras.layers.Conv2D(3, 9, padding="valid", name="output_conv")(x)
+    x = keras.layers.Activation("sigmoid", name="output_sigmoid")(x)
+    stylized_image = CropLike(name="crop_to_input")([x, image])
+    return keras.Model(image, stylized_image, name=name)

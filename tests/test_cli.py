@@ -61,7 +61,9 @@ def test_demo_run_writes_picture_and_manifest(tmp_path, capsys):
     assert manifest["steps"] == 3 and manifest["stop_reason"] == "completed"
     assert manifest["final_losses"]["total_loss"] > 0 and manifest["wall_seconds"] > 0
     assert {"tensorflow", "keras", "numpy", "pillow", "python"} <= set(manifest["versions"])
-    assert "wrote" in out and "step/s" in err or "s/step" in err  # The progress bar with its rate.
+    assert "wrote" in out
+    assert "step/s" in err or "s/step" in err  # The progress bar with its rate.
+    assert "total_loss=" in err and "content_loss=" in err  # ...and the losses.
 
 
 def test_flags_reach_the_config(pair, tmp_path, capsys):

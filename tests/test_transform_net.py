@@ -54,3 +54,26 @@ def test_config_round_trip_and_keras_file_is_bit_exact(tiny_net, tmp_path):
 def test_bad_settings(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         build_transform_net(**kwargs)
+
+
+def test_nearest_upsampling_equals_keras_upsampling():
+    from tf_style.transform_net import NearestUpsampling2x
+
+    features = np.random.default_rng(3).normal(size=(2, 5, 7, 6)).astype(np.float32)
+    np.testing.assert_array_equal(np.asarray(NearestUpsampling2x()(features)),
+                                  np.asarray(keras.layers.UpSampling2D(2)(features)))
+
+
+def test_converts_to_tflite_with_dynamic_size_and_matches_keras(tiny_net, tmp_path):
+    """Keras -> SavedModel -> TFLite keeps the weights and runs at sizes chosen at run time."""
+    import tensorflow as tf
+
+    tiny_net.export(str(tmp_path / "saved_model"), verbose=False)
+    tflite_bytes = tf.lite.TFLiteConverter.from_saved_model(str(tmp_path / "saved_model")).convert()
+    runner = tf.lite.Interpreter(model_content=tflite_bytes).get_signature_runner()
+    (input_name,) = runner.get_input_details()
+    for height, width in ((20, 28), (33, 17)):
+        images = np.random.default_rng(height).uniform(size=(1, height, width, 3)).astype(np.float32)
+        (stylized,) = runner(**{input_name: images}).values()
+        assert stylized.shape == images.shape
+        np.testing.assert_allclose(stylized, np.asarray(tiny_net(images)), atol=1e-5)

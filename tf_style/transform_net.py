@@ -78,23 +78,47 @@ class InstanceNormalization(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="tf_style")
 class PadToMultiple(keras.layers.Layer):
-    """Reflect-pads height and width up to a multiple of `multiple` (bottom and right)."""
+    """Reflect-pads height and width up to a multiple of `multiple` (bottom and right).
+
+    Pads by the fixed amount ``multiple - 1`` and then crops: padding by an
+    amount computed from the input size leaves TFLite's converter unable to
+    infer the channel count of what follows.
+    """
 
     def __init__(self, multiple: int, **kwargs):
         super().__init__(**kwargs)
         self.multiple = int(multiple)
 
     def call(self, inputs):
+        extra = self.multiple - 1
+        padded = ops.pad(inputs, [[0, 0], [0, extra], [0, extra], [0, 0]], mode="reflect")
         shape = ops.shape(inputs)
-        pad_height = (self.multiple - shape[1] % self.multiple) % self.multiple
-        pad_width = (self.multiple - shape[2] % self.multiple) % self.multiple
-        return ops.pad(inputs, [[0, 0], [0, pad_height], [0, pad_width], [0, 0]], mode="reflect")
+        height = (shape[1] + extra) // self.multiple * self.multiple
+        width = (shape[2] + extra) // self.multiple * self.multiple
+        return padded[:, :height, :width, :]
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], None, None, input_shape[3])
 
     def get_config(self):
         return {**super().get_config(), "multiple": self.multiple}
+
+
+@keras.saving.register_keras_serializable(package="tf_style")
+class NearestUpsampling2x(keras.layers.Layer):
+    """Nearest-neighbour x2 upsampling as depth-to-space of four copies of the channels.
+
+    Identical to ``UpSampling2D(2, interpolation="nearest")``, but converts to
+    TFLite with dynamic image sizes (DEPTH_TO_SPACE, which the XNNPACK and GPU
+    delegates run), where Keras's resize does not convert.
+    """
+
+    def call(self, inputs):
+        return ops.depth_to_space(ops.concatenate([inputs] * 4, axis=-1), 2)
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = input_shape
+        return (batch, None if height is None else 2 * height, None if width is None else 2 * width, channels)
 
 
 @keras.saving.register_keras_serializable(package="tf_style")
@@ -158,7 +182,7 @@ def build_transform_net(width: float = 1.0, num_residual_blocks: int = 5,
         x = _conv_block(x, filters[2], 3, 1, f"residual{index}_b", relu=False)
         x = keras.layers.Add(name=f"residual{index}_add")([shortcut, x])
     for index, channels in ((1, filters[1]), (2, filters[0])):
-        x = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"up{index}_resize")(x)
+        x = NearestUpsampling2x(name=f"up{index}_resize")(x)
         x = _conv_block(x, channels, 3, 1, f"up{index}")
     x = ReflectionPadding2D(4, name="output_pad")(x)
     x = keras.layers.Conv2D(3, 9, padding="valid", name="output_conv")(x)

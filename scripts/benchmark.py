@@ -132,7 +132,6 @@ def tutorial_gradient_ratio(extractor, content, content_targets, style_targets, 
 
 def quality_runs(content, style, backbone):
     import numpy as np
-    import tensorflow as tf
 
     from tf_style import StylizeConfig, build_feature_extractor, images, losses
     from tf_style.stylize import ImageOptimization

@@ -11,7 +11,7 @@ from tf_style import images, losses
 from tf_style.config import StylizeConfig
 from tf_style.stylize import stylize
 
-from conftest import ALL_LAYERS, make_painting, make_photo
+from conftest import make_painting, make_photo
 
 pytestmark = pytest.mark.backbone
 STYLE_LAYERS = StylizeConfig().style_layers

@@ -167,3 +167,12 @@ def test_config_validation(changes, message):
     with pytest.raises(ConfigError, match=message) as error:
         StylizeConfig(**changes)
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_xla_step_runs_and_lowers_the_loss(photo, painting, tiny_extractor, optimizer):
+    optimization, progress, result = _run(photo, painting, tiny_extractor, optimizer=optimizer, xla=True,
+                                          num_steps=6)
+    assert result.stop_reason == "completed" and result.steps == 6
+    assert progress[-1].losses["total_loss"] < progress[0].losses["total_loss"]
+    assert optimization.step_function.tracing_count() == 1

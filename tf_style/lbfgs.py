@@ -88,7 +88,7 @@ class LBFGS:
     def _direction(self, gradient):
         """-H g by the two-loop recursion over the stored pairs, newest first."""
         count = self.num_pairs
-        alphas = tf.TensorArray(tf.float32, size=self.memory)  # Fixed size: XLA needs static shapes.
+        alphas = tf.TensorArray(tf.float32, size=self.memory)
         q = gradient
         for i in tf.range(count):
             index = tf.math.floormod(self.newest - i, self.memory)
@@ -142,10 +142,9 @@ class LBFGS:
             if curvature > 1e-10:
                 newest = tf.math.floormod(self.newest + 1, self.memory)
                 self.newest.assign(newest)
-                # Scatter updates, not slice assignment: XLA needs slice bounds known at compile time.
-                self.s_history.scatter_update(tf.IndexedSlices(s[None], newest[None]))
-                self.y_history.scatter_update(tf.IndexedSlices(y[None], newest[None]))
-                self.rho_history.scatter_update(tf.IndexedSlices((1.0 / curvature)[None], newest[None]))
+                self.s_history[newest].assign(s)
+                self.y_history[newest].assign(y)
+                self.rho_history[newest].assign(1.0 / curvature)
                 self.num_pairs.assign(tf.minimum(self.num_pairs + 1, self.memory))
             self.variable.assign(trial)
             self.loss.assign(new_loss)

@@ -145,7 +145,8 @@ class ImageOptimization:
         self._steps_done = 0
         self._elapsed = 0.0
         self._stop_reason = "completed"
-        self._best_image: tf.Variable | None = None
+        self._best_image: tf.Variable | None = None  # Per scale: the best picture and its loss,
+        self._best_loss_variable: tf.Variable | None = None  # in graph (Adam) and in Python.
         self._best_loss = math.inf
         self._best_losses: dict = {}
         self.step_function = None  # The compiled step of the current scale (exposed for tests).

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from tf_style.errors import ConfigError
-from tf_style.transform_net import InstanceNormalization, build_transform_net
+from tf_style.transform_net import MODEL_SIZES, InstanceNormalization, ReflectionPadding2D, build_transform_net
 
 
 @pytest.fixture(scope="module")
@@ -14,12 +14,27 @@ def tiny_net():
     return build_transform_net(width=0.125, num_residual_blocks=1)
 
 
+@pytest.fixture(scope="module")
+def tiny_mobile_net():
+    keras.utils.set_random_seed(0)
+    return build_transform_net(**{**MODEL_SIZES["mobile"], "width": 0.125, "num_residual_blocks": 1})
+
+
 @pytest.mark.parametrize("height, width", [(16, 16), (17, 23), (31, 8), (64, 48), (9, 13), (8, 8)])
-def test_output_shape_equals_input_shape_and_range(tiny_net, height, width):
+@pytest.mark.parametrize("net_name", ["tiny_net", "tiny_mobile_net"])
+def test_output_shape_equals_input_shape_and_range(net_name, height, width, request):
+    net = request.getfixturevalue(net_name)
     images = np.random.default_rng(height * width).uniform(size=(2, height, width, 3)).astype(np.float32)
-    stylized = np.asarray(tiny_net(images))
+    stylized = np.asarray(net(images))
     assert stylized.shape == images.shape and stylized.dtype == np.float32
     assert 0.0 <= stylized.min() and stylized.max() <= 1.0
+
+
+@pytest.mark.parametrize("padding", [0, 1, 4])
+def test_reflection_padding_equals_numpy_reflect(padding):
+    features = np.random.default_rng(padding).normal(size=(2, 6, 9, 3)).astype(np.float32)
+    expected = np.pad(features, [(0, 0), (padding, padding), (padding, padding), (0, 0)], mode="reflect")
+    np.testing.assert_array_equal(np.asarray(ReflectionPadding2D(padding)(features)), expected)
 
 
 def test_instance_normalisation_normalises_each_image_and_channel():
@@ -32,10 +47,17 @@ def test_instance_normalisation_normalises_each_image_and_channel():
 
 
 def test_classic_and_mobile_sizes():
-    classic = build_transform_net()
-    mobile = build_transform_net(width=0.25, num_residual_blocks=3)
-    assert classic.count_params() > 1_500_000  # About 1.7 M, as in Johnson et al.
+    classic = build_transform_net(**MODEL_SIZES["classic"])
+    mobile = build_transform_net(**MODEL_SIZES["mobile"])
+    assert classic.count_params() == build_transform_net().count_params()  # classic is the default
+    assert 1_600_000 < classic.count_params() < 1_700_000  # About 1.7 M, as in Johnson et al.
     assert mobile.count_params() < 0.05 * classic.count_params()
+    full_resolution_convs = [layer.name for layer in mobile.layers
+                             if isinstance(layer, keras.layers.Conv2D) and layer.strides == (1, 1)
+                             and layer.name in ("stem_conv", "up2_conv", "output_conv")]
+    assert full_resolution_convs == ["up2_conv", "output_conv"]
+    assert mobile.get_layer("stem_conv").strides == (2, 2)
+    assert mobile.get_layer("output_conv").kernel_size == (3, 3)
     assert not any(isinstance(layer, keras.layers.Conv2DTranspose) for layer in classic.layers)
 
 
@@ -50,7 +72,9 @@ def test_config_round_trip_and_keras_file_is_bit_exact(tiny_net, tmp_path):
 
 
 @pytest.mark.parametrize("kwargs, message", [({"width": 0}, "width must be > 0"),
-                                             ({"num_residual_blocks": -1}, "num_residual_blocks")])
+                                             ({"num_residual_blocks": -1}, "num_residual_blocks"),
+                                             ({"stem_stride": 3}, "stem_stride must be 1 or 2"),
+                                             ({"output_kernel_size": 4}, "output_kernel_size must be odd")])
 def test_bad_settings(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         build_transform_net(**kwargs)

@@ -19,3 +19,7 @@ class WeightsError(StyleTransferError):
 
 class OutputError(StyleTransferError):
     """An output path cannot be written, or would overwrite a file without permission."""
+
+
+class ModelError(StyleTransferError):
+    """A model file is missing, corrupt, of the wrong kind, or converts badly."""

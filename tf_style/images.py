@@ -20,6 +20,7 @@ from tf_style.errors import ImageError, OutputError
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I")
 _SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP",
                  ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
+IMAGE_EXTENSIONS = tuple(_SAVE_FORMATS)  # What load_image reads and save_image writes.
 
 
 def load_image(path: str | os.PathLike, max_size: int | None = None) -> np.ndarray:

@@ -12,6 +12,8 @@ import sys
 
 COMMANDS = {
     "stylize": ("tf_style.cli.stylize", "repaint a photo in the style of paintings (image optimisation)"),
+    "train": ("tf_style.cli.train", "train a fast style network for one painting (model optimisation)"),
+    "apply": ("tf_style.cli.apply", "paint photos with a trained fast style network (.keras or .tflite)"),
 }
 
 

@@ -6,16 +6,15 @@ Writes the picture and, beside it, a JSON run manifest (<output>.json).
 
 from __future__ import annotations
 
-import json
 import os
-import platform
 import sys
 import time
 
 from absl import app, flags
 
 from tf_style import config as config_lib
-from tf_style.errors import ConfigError, OutputError, StyleTransferError
+from tf_style.cli.common import check_no_arguments, exit_with_status, parse_layers, versions, write_json
+from tf_style.errors import ConfigError, OutputError
 
 _DEFAULTS = config_lib.StylizeConfig()
 
@@ -76,23 +75,6 @@ _SAVE_PATTERN = flags.DEFINE_string(
     "(default: <output>_step{step:05d}<ext>).")
 
 
-def parse_layers(entries: list[str], flag: str) -> tuple[tuple[str, ...], tuple[float, ...] | None]:
-    """Splits ["conv1_1:0.5", "conv2_1"] into names and weights (None when no weight is given)."""
-    names, weights, weighted = [], [], False
-    for entry in entries:
-        name, _, weight = entry.partition(":")
-        names.append(name.strip())
-        if weight:
-            weighted = True
-            try:
-                weights.append(float(weight))
-            except ValueError:
-                raise ConfigError(f"--{flag}: weight of {name!r} is not a number: {weight!r}") from None
-        else:
-            weights.append(1.0)
-    return tuple(names), (tuple(weights) if weighted else None)
-
-
 def config_from_flags() -> config_lib.StylizeConfig:
     """The `StylizeConfig` the flags describe (validated)."""
     content_layers, content_layer_weights = parse_layers(_CONTENT_LAYERS.value, "content_layers")
@@ -134,23 +116,9 @@ def snapshot_paths(output_image: str, pattern: str | None, save_every: int, tota
         raise ConfigError(f"--save_pattern {pattern!r} is not a valid pattern ({error})") from None
 
 
-def _versions() -> dict:
-    import keras
-    import numpy
-    import PIL
-    import tensorflow
-
-    import tf_style
-
-    return {"tf_style": tf_style.__version__, "python": platform.python_version(),
-            "tensorflow": tensorflow.__version__, "keras": keras.__version__,
-            "numpy": numpy.__version__, "pillow": PIL.__version__}
-
-
 def stylize_main(argv: list[str]) -> int:
     """Runs the command; returns the exit status. Raises StyleTransferError for bad input."""
-    if len(argv) > 1:
-        raise ConfigError(f"unexpected arguments: {' '.join(argv[1:])} (flags look like --name=value)")
+    check_no_arguments(argv)
     from tqdm import tqdm
 
     from tf_style import demo, images
@@ -217,10 +185,9 @@ def stylize_main(argv: list[str]) -> int:
         "wall_seconds": round(time.perf_counter() - start, 3),
         "final_losses": result.losses,
         "snapshots": [path for step, path in snapshots.items() if step <= result.steps],
-        "versions": _versions(),
+        "versions": versions(),
     }
-    images.write_atomically(manifest, lambda file: file.write(json.dumps(record, indent=2).encode()),
-                            overwrite=overwrite)
+    write_json(manifest, record, overwrite)
     if result.stop_reason == "interrupted":
         print(f"tf-style stylize: interrupted at step {result.steps}; saved the picture so far to "
               f"{output_image}", file=sys.stderr)
@@ -236,15 +203,8 @@ def stylize_main(argv: list[str]) -> int:
 
 
 def main(argv: list[str]) -> None:
-    try:
-        status = stylize_main(argv)
-    except StyleTransferError as error:
-        print(f"tf-style stylize: error: {error}", file=sys.stderr)
-        status = 1
-    except KeyboardInterrupt:
-        print("tf-style stylize: interrupted before the first step; nothing written", file=sys.stderr)
-        status = 130
-    sys.exit(status)
+    exit_with_status("tf-style stylize", stylize_main, argv,
+                     "interrupted before the first step; nothing written")
 
 
 def run(argv: list[str]) -> None:

@@ -1,0 +1,108 @@
+"""Converts a trained style network (.keras) to TFLite and checks it against the Keras model.
+
+    python scripts/convert_tflite.py --model=runs/starry_night/starry_night.keras \
+        --quantization=float16 --output=starry_night_fp16.tflite
+
+Writes the .tflite file and, beside it, a parity and latency report
+(<output>.json). Exits 1 without writing the model when the converted model's
+output is further from the Keras model's than the threshold for its
+quantisation (tf_style.export.PARITY_MIN_PSNR). The conversion itself lives in
+tf_style.export; this program only reads flags and writes files.
+"""
+
+from __future__ import annotations
+
+import os
+
+from absl import app, flags
+
+_QUANTIZATIONS = ["float32", "float16", "dynamic_int8", "int8"]
+
+_MODEL = flags.DEFINE_string("model", None, "The trained network (.keras).")
+_OUTPUT = flags.DEFINE_string("output", None, "Where to write the .tflite file.")
+_QUANTIZATION = flags.DEFINE_enum("quantization", "float16", _QUANTIZATIONS,
+                                  "float32; float16 weights; dynamic_int8 (int8 weights); int8 (weights "
+                                  "and activations, calibrated on --representative_images).")
+_REPRESENTATIVE_IMAGES = flags.DEFINE_string(
+    "representative_images", None, "Folder of your photos: calibrates int8 and checks parity "
+                                   "(default: the built-in demo photo).")
+_NUM_IMAGES = flags.DEFINE_integer("num_images", 16, "Photos to use from --representative_images.",
+                                   lower_bound=1)
+_IMAGE_SIZE = flags.DEFINE_integer("image_size", 384, "Longer side of the calibration and parity photos.",
+                                   lower_bound=8)
+_LATENCY_SIZES = flags.DEFINE_list("latency_sizes", ["512", "1024"],
+                                   "Square sizes at which to time the TFLite model (empty: skip).")
+_NUM_THREADS = flags.DEFINE_integer("num_threads", 2, "CPU threads for the latency measurement.", lower_bound=1)
+_OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace existing output files.")
+
+
+def _photos(folder: str | None, count: int, size: int) -> tuple[list, list[str]]:
+    from tf_style import demo, images
+
+    if folder is None:
+        return [images.resize_image(demo.demo_content_image(), images.fit_within((288, 384), size))], ["demo"]
+    if not os.path.isdir(folder):
+        raise images.ImageError(f"--representative_images is not a folder: {folder}")
+    paths = sorted(os.path.join(folder, name) for name in os.listdir(folder)
+                   if os.path.splitext(name)[1].lower() in images.IMAGE_EXTENSIONS)[:count]
+    if not paths:
+        raise images.ImageError(f"no photos (.jpg, .png, ...) in {folder}")
+    return [images.load_image(path, max_size=size) for path in paths], paths
+
+
+def convert_main(argv: list[str]) -> int:
+    from tf_style import export
+    from tf_style.cli.common import check_no_arguments, versions, write_json
+    from tf_style.errors import ConfigError
+    from tf_style.images import check_writable
+
+    check_no_arguments(argv)
+    if not _MODEL.value or not _OUTPUT.value:
+        raise ConfigError("--model and --output are required")
+    if not _OUTPUT.value.endswith(".tflite"):
+        raise ConfigError(f"--output must end in .tflite: {_OUTPUT.value}")
+    try:
+        sizes = [int(value) for value in _LATENCY_SIZES.value]
+    except ValueError:
+        raise ConfigError(f"--latency_sizes must be whole numbers: {','.join(_LATENCY_SIZES.value)}") from None
+    report_path = os.path.splitext(_OUTPUT.value)[0] + ".json"
+    check_writable(_OUTPUT.value, _OVERWRITE.value)
+    check_writable(report_path, _OVERWRITE.value)
+
+    quantization = export.Quantization.parse(_QUANTIZATION.value)
+    model = export.load_keras_model(_MODEL.value)
+    photos, photo_names = _photos(_REPRESENTATIVE_IMAGES.value, _NUM_IMAGES.value, _IMAGE_SIZE.value)
+    tflite_bytes = export.convert_to_tflite(model, quantization, representative_images=photos)
+    runner = export.TFLiteRunner(tflite_bytes, num_threads=_NUM_THREADS.value)
+    parity = export.parity_report(model, runner, photos)
+    latency = {f"{size}x{size}": round(export.measure_latency(runner, size, size), 1) for size in sizes}
+    report = {
+        "model": _MODEL.value, "output": _OUTPUT.value, "quantization": quantization.value,
+        "bytes": len(tflite_bytes), "signature": runner.signature_name,
+        "input": {"name": runner.input_name, "shape": [int(v) for v in runner.input_details["shape_signature"]],
+                  "dtype": runner.input_details["dtype"].__name__},
+        "output_tensor": {"name": runner.output_name, "dtype": runner.output_details["dtype"].__name__},
+        "parity": {**parity, "photos": photo_names, "min_psnr_db_required": export.PARITY_MIN_PSNR[quantization]},
+        "latency_ms": latency, "num_threads": _NUM_THREADS.value, "versions": versions(),
+    }
+    export.check_parity(parity, quantization)
+    from tf_style.images import write_atomically
+
+    write_atomically(_OUTPUT.value, lambda file: file.write(tflite_bytes), overwrite=_OVERWRITE.value)
+    write_json(report_path, report, _OVERWRITE.value)
+    timing = ", ".join(f"{size} {ms:.0f} ms" for size, ms in latency.items())
+    print(f"wrote {_OUTPUT.value} ({len(tflite_bytes) / 1024:.0f} KiB, {quantization.value}; parity "
+          f"{parity['min_psnr_db']:.1f} dB, max diff {parity['max_abs_diff']:.4f}"
+          f"{'; ' + timing if timing else ''}) and {report_path}")
+    return 0
+
+
+def main(argv: list[str]) -> None:
+    from tf_style.cli.common import exit_with_status
+
+    exit_with_status("convert_tflite.py", convert_main, argv, "interrupted; nothing written")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    app.run(main)

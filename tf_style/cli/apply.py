@@ -1,0 +1,120 @@
+"""`tf-style apply`: paint photos with a trained fast style network (.keras or .tflite).
+
+--model takes a model file or the name of a shipped style (see saved_models/).
+--content_image takes a photo, or a folder of photos with --output_dir.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from absl import app, flags
+
+from tf_style.cli.common import check_no_arguments, exit_with_status
+from tf_style.errors import ConfigError, ImageError, OutputError
+
+_MODEL = flags.DEFINE_string("model", None,
+                             "A .keras or .tflite style network, or a shipped style's name (e.g. starry_night).")
+_MODEL_PRECISION = flags.DEFINE_enum("model_precision", "fp16", ["fp16", "int8", "keras"],
+                                     "For a shipped style's name: which of its files to run.")
+_CONTENT_IMAGE = flags.DEFINE_string("content_image", None, "A photo, or a folder of photos.")
+_OUTPUT_IMAGE = flags.DEFINE_string("output_image", "stylized.png", "Where to write the picture (one photo).")
+_OUTPUT_DIR = flags.DEFINE_string("output_dir", None,
+                                  "For a folder of photos: where to write them (same names, .png).")
+_OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace existing output files.")
+_STRENGTH = flags.DEFINE_float("strength", 1.0, "1: the network's picture; 0: the photo; blends in between.",
+                               lower_bound=0.0, upper_bound=1.0)
+_PRESERVE_COLORS = flags.DEFINE_enum("preserve_colors", "none", ["none", "luminance"],
+                                     "luminance: keep the photo's colours.")
+_MAX_SIZE = flags.DEFINE_integer("max_size", None, "Shrink photos so their longer side is at most this.",
+                                 lower_bound=8)
+_TILE_SIZE = flags.DEFINE_integer("tile_size", 1024,
+                                  "Images larger than this run in overlapping, feathered tiles (0: never).",
+                                  lower_bound=0)
+_TILE_OVERLAP = flags.DEFINE_integer("tile_overlap", 64, "Pixels shared by neighbouring tiles.", lower_bound=1)
+_NUM_THREADS = flags.DEFINE_integer("num_threads", None, "CPU threads for TFLite (default: all).", lower_bound=1)
+
+
+def plan_outputs(content_image: str, output_image: str, output_dir: str | None,
+                 overwrite: bool) -> list[tuple[str, str]]:
+    """[(photo, output path)] for one photo or a folder, every output checked writable first."""
+    from tf_style import images
+
+    if not os.path.exists(content_image):
+        raise ConfigError(f"content image not found: {content_image}")
+    if os.path.isdir(content_image):
+        if not output_dir:
+            raise ConfigError("--content_image is a folder: give --output_dir for the results")
+        photos = sorted(os.path.join(content_image, name) for name in os.listdir(content_image)
+                        if os.path.splitext(name)[1].lower() in images.IMAGE_EXTENSIONS
+                        and os.path.isfile(os.path.join(content_image, name)))
+        if not photos:
+            raise ConfigError(f"no photos (.jpg, .png, ...) in {content_image}")
+        if not os.path.isdir(output_dir):
+            raise OutputError(f"output folder does not exist: {output_dir}")
+        pairs = [(photo, os.path.join(output_dir, os.path.splitext(os.path.basename(photo))[0] + ".png"))
+                 for photo in photos]
+        if any(os.path.abspath(photo) == os.path.abspath(output) for photo, output in pairs):
+            raise OutputError("--output_dir must differ from the photos' folder when they are .png files")
+    else:
+        if output_dir:
+            raise ConfigError("--output_dir is for a folder of photos; for one photo use --output_image")
+        pairs = [(content_image, output_image)]
+    for _, output in pairs:
+        images.check_writable(output, overwrite)
+    return pairs
+
+
+def apply_main(argv: list[str]) -> int:
+    """Runs the command; returns the exit status. Raises StyleTransferError for bad input."""
+    check_no_arguments(argv)
+    if not _MODEL.value:
+        raise ConfigError("--model is required (a .keras/.tflite file or a shipped style's name)")
+    if not _CONTENT_IMAGE.value:
+        raise ConfigError("--content_image is required (a photo or a folder of photos)")
+    from tf_style import images, inference
+
+    pairs = plan_outputs(_CONTENT_IMAGE.value, _OUTPUT_IMAGE.value, _OUTPUT_DIR.value, _OVERWRITE.value)
+    model_path = inference.resolve_model_path(_MODEL.value, _MODEL_PRECISION.value)
+    style_function = inference.load_style_model(model_path, num_threads=_NUM_THREADS.value)
+    tile_size = _TILE_SIZE.value or None
+    if tile_size is not None and tile_size < 2 * _TILE_OVERLAP.value:
+        raise ConfigError(f"--tile_size must be at least twice --tile_overlap ({2 * _TILE_OVERLAP.value})")
+    failures = 0
+    for photo_path, output_path in pairs:
+        try:
+            photo = images.load_image(photo_path, max_size=_MAX_SIZE.value)
+            began = time.perf_counter()
+            stylized_image = inference.apply_style(style_function, photo, strength=_STRENGTH.value,
+                                                   preserve_colors=_PRESERVE_COLORS.value, tile_size=tile_size,
+                                                   overlap=_TILE_OVERLAP.value)
+            elapsed = time.perf_counter() - began
+            images.save_image(stylized_image, output_path, overwrite=_OVERWRITE.value)
+        except ConfigError as error:
+            if len(pairs) == 1:
+                raise
+            print(f"tf-style apply: error: {photo_path}: {error}", file=sys.stderr)
+            failures += 1
+            continue
+        except ImageError as error:
+            if len(pairs) == 1:
+                raise
+            print(f"tf-style apply: error: {error}", file=sys.stderr)
+            failures += 1
+            continue
+        print(f"wrote {output_path} ({stylized_image.shape[1]}x{stylized_image.shape[0]}, {elapsed * 1000:.0f} ms)")
+    if failures:
+        print(f"tf-style apply: {failures} of {len(pairs)} photos failed", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str]) -> None:
+    exit_with_status("tf-style apply", apply_main, argv, "interrupted; pictures already written are kept")
+
+
+def run(argv: list[str]) -> None:
+    """Parses flags from `argv` (argv[0] is the program name) and runs."""
+    app.run(main, argv=argv)

@@ -1,0 +1,218 @@
+"""`tf-style train`: train a fast (feed-forward) style network for one painting.
+
+Writes into --output_dir: checkpoints/ (resumable), logs/ (TensorBoard),
+train_config.json (the settings, checked on resume), and at the end
+<style_name>.keras (the trained network) with <style_name>.json (a manifest).
+Running the same command again after an interruption resumes exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import warnings
+
+from absl import app, flags
+
+from tf_style import train as train_lib
+from tf_style.backbones import BACKBONES, POOLINGS
+from tf_style.cli.common import check_no_arguments, exit_with_status, parse_layers, versions, write_json
+from tf_style.errors import ConfigError, OutputError
+from tf_style.features import PRECISIONS
+from tf_style.transform_net import MODEL_SIZES
+
+_DEFAULTS = train_lib.TrainConfig()
+
+_STYLE_IMAGE = flags.DEFINE_string("style_image", None, "The painting whose style the network learns.")
+_TRAIN_IMAGES = flags.DEFINE_string("train_images", None,
+                                    "Folder of training photos (searched recursively; unreadable files skipped).")
+_OUTPUT_DIR = flags.DEFINE_string("output_dir", None,
+                                  "Folder for checkpoints, logs and the trained model (created if missing).")
+_STYLE_NAME = flags.DEFINE_string("style_name", None,
+                                  "Name of the trained model file (default: the painting's file name).")
+_OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace a trained model already in --output_dir.")
+_MODEL_SIZE = flags.DEFINE_enum("model_size", _DEFAULTS.model_size, list(MODEL_SIZES),
+                                "mobile: ~70 k parameters, fast on phones; classic: Johnson et al., 1.7 M.")
+_BACKBONE = flags.DEFINE_enum("backbone", _DEFAULTS.backbone, BACKBONES,
+                              "Loss network: vgg19 (ImageNet, downloaded by Keras) or vgg16_hed (offline).")
+_VGG_WEIGHTS = flags.DEFINE_string("vgg_weights", None, "Local VGG19 notop .h5 file (no download).")
+_POOLING = flags.DEFINE_enum("pooling", _DEFAULTS.pooling, POOLINGS, "Pooling in the loss network.")
+_CONTENT_LAYERS = flags.DEFINE_list("content_layers", list(_DEFAULTS.content_layers),
+                                    "Content layers of the loss network (Keras or paper names).")
+_STYLE_LAYERS = flags.DEFINE_list("style_layers", list(_DEFAULTS.style_layers),
+                                  "Style layers of the loss network (Keras or paper names).")
+_CONTENT_WEIGHT = flags.DEFINE_float("content_weight", _DEFAULTS.content_weight, "Weight of the content loss.")
+_STYLE_WEIGHT = flags.DEFINE_float("style_weight", _DEFAULTS.style_weight, "Weight of the style loss.")
+_TV_WEIGHT = flags.DEFINE_float("tv_weight", _DEFAULTS.tv_weight, "Weight of the total-variation loss.")
+_STYLE_SCALE = flags.DEFINE_float("style_scale", _DEFAULTS.style_scale,
+                                  "Painting's longer side relative to --crop_size (larger: finer strokes).")
+_CROP_SIZE = flags.DEFINE_integer("crop_size", _DEFAULTS.crop_size, "Side of the square training crops.",
+                                  lower_bound=32)
+_BATCH_SIZE = flags.DEFINE_integer("batch_size", _DEFAULTS.batch_size, "Photos per step (all devices).",
+                                   lower_bound=1)
+_NUM_STEPS = flags.DEFINE_integer("num_steps", _DEFAULTS.num_steps, "Training steps.", lower_bound=1)
+_LEARNING_RATE = flags.DEFINE_float("learning_rate", _DEFAULTS.learning_rate, "Adam's step size.")
+_SEED = flags.DEFINE_integer("seed", _DEFAULTS.seed, "Seeds the initial network and the photo stream.")
+_PRECISION = flags.DEFINE_enum("precision", _DEFAULTS.precision, PRECISIONS,
+                               "bfloat16: mixed precision in the loss network.")
+_CHECKPOINT_EVERY = flags.DEFINE_integer("checkpoint_every", _DEFAULTS.checkpoint_every,
+                                         "Steps between checkpoints.", lower_bound=1)
+_LOG_EVERY = flags.DEFINE_integer("log_every", _DEFAULTS.log_every, "Steps between TensorBoard scalars.",
+                                  lower_bound=1)
+_SAMPLE_EVERY = flags.DEFINE_integer("sample_every", _DEFAULTS.sample_every,
+                                     "Steps between TensorBoard sample images.", lower_bound=1)
+_DEVICES = flags.DEFINE_list("devices", None,
+                             "Train on these devices with MirroredStrategy, e.g. GPU:0,GPU:1 "
+                             "(default: one device).")
+
+# Settings that may change between an interrupted run and its resumption.
+_RESUMABLE_CHANGES = ("num_steps", "checkpoint_every", "log_every", "sample_every")
+
+
+def config_from_flags() -> train_lib.TrainConfig:
+    """The `TrainConfig` the flags describe (validated)."""
+    content_layers, content_weights = parse_layers(_CONTENT_LAYERS.value, "content_layers")
+    style_layers, style_weights = parse_layers(_STYLE_LAYERS.value, "style_layers")
+    if content_weights or style_weights:
+        raise ConfigError("per-layer weights are not supported by train; list layer names only")
+    return train_lib.TrainConfig(
+        backbone=_BACKBONE.value, vgg_weights=_VGG_WEIGHTS.value, pooling=_POOLING.value,
+        model_size=_MODEL_SIZE.value, content_layers=content_layers, style_layers=style_layers,
+        content_weight=_CONTENT_WEIGHT.value, style_weight=_STYLE_WEIGHT.value, tv_weight=_TV_WEIGHT.value,
+        style_scale=_STYLE_SCALE.value, crop_size=_CROP_SIZE.value, batch_size=_BATCH_SIZE.value,
+        num_steps=_NUM_STEPS.value, learning_rate=_LEARNING_RATE.value, seed=_SEED.value,
+        precision=_PRECISION.value, checkpoint_every=_CHECKPOINT_EVERY.value, log_every=_LOG_EVERY.value,
+        sample_every=_SAMPLE_EVERY.value)
+
+
+def check_resumable(config_path: str, config: train_lib.TrainConfig) -> None:
+    """Raises ConfigError when `config_path` records a run with other settings."""
+    if not os.path.exists(config_path):
+        return
+    try:
+        with open(config_path) as file:
+            recorded = json.load(file)
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"cannot read {config_path} ({type(error).__name__}); use a new --output_dir") from None
+    current = config.to_dict()
+    changed = sorted(key for key in set(recorded) | set(current)
+                     if key not in _RESUMABLE_CHANGES and recorded.get(key) != current.get(key))
+    if changed:
+        raise ConfigError(f"--output_dir holds a run with other settings ({', '.join(changed)}); "
+                          "use a new --output_dir or the same flags to resume")
+
+
+def make_strategy(devices: list[str] | None):
+    """MirroredStrategy over `devices`, or None (the default strategy) when none are named."""
+    if not devices:
+        return None
+    import tensorflow as tf
+
+    available = {device.name.replace("/physical_device:", "") for device in tf.config.list_physical_devices()}
+    missing = [device for device in devices if device not in available]
+    if missing:
+        raise ConfigError(f"--devices: not found: {', '.join(missing)}; this machine has "
+                          f"{', '.join(sorted(available))}")
+    return tf.distribute.MirroredStrategy(devices)
+
+
+def train_main(argv: list[str]) -> int:
+    """Runs the command; returns the exit status. Raises StyleTransferError for bad input."""
+    check_no_arguments(argv)
+    for flag, holder in (("style_image", _STYLE_IMAGE), ("train_images", _TRAIN_IMAGES),
+                         ("output_dir", _OUTPUT_DIR)):
+        if not holder.value:
+            raise ConfigError(f"--{flag} is required")
+    from tqdm import tqdm
+
+    from tf_style import export, images
+
+    config = config_from_flags()
+    output_dir = _OUTPUT_DIR.value
+    style_name = _STYLE_NAME.value or os.path.splitext(os.path.basename(_STYLE_IMAGE.value))[0]
+    model_path = os.path.join(output_dir, f"{style_name}.keras")
+    manifest_path = os.path.join(output_dir, f"{style_name}.json")
+    config_path = os.path.join(output_dir, "train_config.json")
+
+    style_image = images.load_image(_STYLE_IMAGE.value)
+    with warnings.catch_warnings(record=True) as skipped:
+        warnings.simplefilter("always")
+        image_paths = train_lib.list_training_images(_TRAIN_IMAGES.value)
+    for warning in skipped:
+        print(f"tf-style train: warning: {warning.message}", file=sys.stderr)
+    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+        raise OutputError(f"--output_dir is a file: {output_dir}")
+    if not os.path.isdir(os.path.dirname(os.path.abspath(output_dir))):
+        raise OutputError(f"the folder that would hold --output_dir does not exist: {output_dir}")
+    for path in (model_path, manifest_path):
+        if os.path.exists(path) and not _OVERWRITE.value:
+            raise OutputError(f"{path} exists: this run has finished (pass --overwrite to train again "
+                              "or extend it with a larger --num_steps)")
+    check_resumable(config_path, config)
+    try:
+        os.makedirs(output_dir, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"cannot create --output_dir {output_dir}: {error.strerror}") from None
+    images.check_writable(model_path, overwrite=True)
+    if not os.path.exists(config_path):
+        write_json(config_path, config.to_dict(), overwrite=False)
+
+    training = train_lib.FastStyleTraining(style_image, image_paths, config, output_dir,
+                                           strategy=make_strategy(_DEVICES.value))
+    start_step = training.resumed_step
+    if start_step:
+        print(f"tf-style train: resuming from step {start_step} in {output_dir}", file=sys.stderr)
+    began = time.perf_counter()
+    bar = tqdm(total=config.num_steps, initial=start_step, unit="step", file=sys.stderr, dynamic_ncols=True,
+               desc=f"train {style_name}")
+    progress = None
+    try:
+        for progress in training.run():
+            bar.set_postfix({**{key.removesuffix("_loss"): f"{value:.4g}" for key, value in progress.losses.items()},
+                             "img/s": f"{progress.images_per_second:.2f}"}, refresh=False)
+            bar.update(1)
+    except KeyboardInterrupt:
+        bar.close()
+        prefix = training.save_checkpoint()
+        print(f"tf-style train: interrupted at step {training.resumed_step}; checkpoint {prefix} saved; "
+              "run the same command to resume", file=sys.stderr)
+        return 130
+    except FloatingPointError as error:
+        bar.close()
+        print(f"tf-style train: error: {error}; the last checkpoint is kept in {output_dir}/checkpoints "
+              "(try a smaller --learning_rate)", file=sys.stderr)
+        return 1
+    bar.close()
+
+    export.save_keras_model(training.transform_net, model_path, overwrite=True)
+    record = {
+        "command": "train",
+        "model": model_path,
+        "style_image": _STYLE_IMAGE.value,
+        "train_images": _TRAIN_IMAGES.value,
+        "num_train_images": len(image_paths),
+        "config": config.to_dict(),
+        "weights_sha256": training.style_extractor.weights_sha256,
+        "parameters": training.transform_net.count_params(),
+        "devices": training.strategy.num_replicas_in_sync,
+        "resumed_from_step": start_step,
+        "steps": training.resumed_step,
+        "session_seconds": round(time.perf_counter() - began, 1),
+        "final_losses": progress.losses if progress else None,
+        "versions": versions(),
+    }
+    write_json(manifest_path, record, overwrite=True)
+    print(f"wrote {model_path} ({record['parameters']:,} parameters, {training.resumed_step} steps) "
+          f"and {manifest_path}")
+    return 0
+
+
+def main(argv: list[str]) -> None:
+    exit_with_status("tf-style train", train_main, argv, "interrupted while starting; nothing written")
+
+
+def run(argv: list[str]) -> None:
+    """Parses flags from `argv` (argv[0] is the program name) and runs."""
+    app.run(main, argv=argv)

@@ -130,6 +130,7 @@ def train_main(argv: list[str]) -> int:
     from tf_style import export, images
 
     config = config_from_flags()
+    strategy = make_strategy(_DEVICES.value)
     output_dir = _OUTPUT_DIR.value
     style_name = _STYLE_NAME.value or os.path.splitext(os.path.basename(_STYLE_IMAGE.value))[0]
     model_path = os.path.join(output_dir, f"{style_name}.keras")
@@ -160,7 +161,7 @@ def train_main(argv: list[str]) -> int:
         write_json(config_path, config.to_dict(), overwrite=False)
 
     training = train_lib.FastStyleTraining(style_image, image_paths, config, output_dir,
-                                           strategy=make_strategy(_DEVICES.value))
+                                           strategy=strategy)
     start_step = training.resumed_step
     if start_step:
         print(f"tf-style train: resuming from step {start_step} in {output_dir}", file=sys.stderr)

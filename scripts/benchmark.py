@@ -1,4 +1,4 @@
-"""Benchmarks image optimisation: speed per step, and picture quality per second.
+"""Benchmarks image optimisation (speed per step, quality per second) and the fast style networks.
 
 Not a test: it prints a table and writes JSON. Run it on an idle machine:
 
@@ -17,6 +17,15 @@ Not a test: it prints a table and writes JSON. Run it on an idle machine:
    ||F - P||^2 / ||P||^2 at block4_conv2. A candidate passes when its style
    distance is at most the baseline's and its content distance at most 1.1x it.
 
+3. Fast style networks (the shipped ones in saved_models/, or --fast_styles):
+   TFLite latency of each file at 512x512 and 1024x1024 with --num_threads
+   threads (LiteRT, median of 10); training throughput of `tf-style train`'s
+   defaults (images per second); and, on photos the networks never saw
+   (Kodak photos), the style distance of the network's output against what
+   image optimisation (`tf-style stylize` defaults) reaches on the same photo
+   at the same size (--fast_size, the painting at the same size as in
+   training), with Gatys's style layers and with the training's.
+
 Uses the photo and painting given by --content_image/--style_image, else
 ../shared's kodim04 x The Starry Night when present, else the demo images.
 """
@@ -27,6 +36,7 @@ import json
 import os
 import platform
 import sys
+import tempfile
 import time
 
 from absl import app, flags
@@ -41,6 +51,12 @@ _STYLE_IMAGE = flags.DEFINE_string("style_image", None, "Painting (default: see 
 _SKIP_SPEED = flags.DEFINE_bool("skip_speed", False, "Skip the speed table.")
 _SKIP_QUALITY = flags.DEFINE_bool("skip_quality", False, "Skip the quality-per-second runs.")
 _CANDIDATES = flags.DEFINE_list("candidates", None, "Only these quality candidates (names in the table).")
+_SKIP_FAST = flags.DEFINE_bool("skip_fast", False, "Skip the fast style network benchmark.")
+_FAST_STYLES = flags.DEFINE_list("fast_styles", None, "Shipped styles to benchmark (default: all).")
+_FAST_PHOTOS = flags.DEFINE_list("fast_photos", ["kodim04", "kodim07"],
+                                 "Kodak photos (../shared/images/content) for the style-distance comparison.")
+_FAST_SIZE = flags.DEFINE_integer("fast_size", 384, "Longer side for the style-distance comparison.")
+_NUM_THREADS = flags.DEFINE_integer("num_threads", 2, "TFLite interpreter threads for the latency.")
 _OUTPUT_JSON = flags.DEFINE_string("output_json", "benchmark.json", "Where to write the results.")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Also save each candidate's picture here.")
 
@@ -220,6 +236,90 @@ def quality_runs(content, style, backbone):
     return baseline, rows
 
 
+def fast_net_benchmark(backbone):
+    import numpy as np
+
+    from tf_style import StylizeConfig, build_feature_extractor, export, images, inference, losses
+    from tf_style.stylize import ImageOptimization
+    from tf_style.train import DEFAULT_TRAIN_STYLE_LAYERS, FastStyleTraining, TrainConfig, list_training_images
+
+    styles = _FAST_STYLES.value or inference.shipped_styles()
+    report = {"num_threads": _NUM_THREADS.value, "latency": [], "training": None, "style_distance": []}
+    print(f"TFLite latency, {_NUM_THREADS.value} threads (median ms; targets 55 at 512x512, 300 at 1024x1024):")
+    for style in styles:
+        for precision in ("fp16", "int8"):
+            path = inference.resolve_model_path(style, precision)
+            runner = export.TFLiteRunner.from_file(path, num_threads=_NUM_THREADS.value)
+            row = {"style": style, "file": os.path.basename(path), "kib": round(os.path.getsize(path) / 1024),
+                   "ms_512": export.measure_latency(runner, 512, 512),
+                   "ms_1024": export.measure_latency(runner, 1024, 1024)}
+            report["latency"].append(row)
+            print(f"  {row['file']:<28} {row['kib']:>5} KiB  512: {row['ms_512']:6.1f} ms  "
+                  f"1024: {row['ms_1024']:6.1f} ms", flush=True)
+
+    photos_folder = os.path.join(_SHARED, "..", "train", "bsds500", "train")
+    if os.path.isdir(photos_folder):
+        config = TrainConfig(backbone=backbone)
+        with tempfile.TemporaryDirectory() as run_dir:
+            training = FastStyleTraining(_pair()[1], list_training_images(photos_folder),
+                                         config.replace(num_steps=8), run_dir)
+            times = [time.perf_counter()]
+            for _ in training.run():
+                times.append(time.perf_counter())
+        seconds_per_step = (times[-1] - times[3]) / (len(times) - 4)  # After tracing and warm-up.
+        report["training"] = {"images_per_second": config.batch_size / seconds_per_step,
+                              "seconds_per_step": seconds_per_step, "crop_size": config.crop_size,
+                              "batch_size": config.batch_size,
+                              "minutes_for_default_steps": seconds_per_step * config.num_steps / 60}
+        print(f"training throughput ({config.crop_size}px crops, batch {config.batch_size}): "
+              f"{report['training']['images_per_second']:.2f} images/s; {config.num_steps} steps take "
+              f"{report['training']['minutes_for_default_steps']:.0f} min", flush=True)
+
+    gatys_layers = StylizeConfig().style_layers
+    scorer = build_feature_extractor(tuple(gatys_layers) + DEFAULT_TRAIN_STYLE_LAYERS, backbone)
+
+    def distances(picture, targets):
+        outputs = scorer(picture[None])
+        return {layers_name: float(np.mean([float(losses.style_layer_loss(outputs[name], targets[name]))
+                                           for name in layers]))
+                for layers_name, layers in (("gatys_layers", gatys_layers),
+                                            ("training_layers", DEFAULT_TRAIN_STYLE_LAYERS))}
+
+    print(f"style distance at {_FAST_SIZE.value} px on photos not trained on (network / image optimisation; "
+          "target <= 1.5):")
+    for style in styles:
+        with open(os.path.join(inference.SAVED_MODELS_DIR, style, "model_card.json")) as file:
+            card = json.load(file)
+        painting_path = card["training"]["style_image"]
+        if not os.path.isabs(painting_path):
+            painting_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", painting_path)
+        if not os.path.exists(painting_path):
+            print(f"  {style}: painting {painting_path} not found; skipped")
+            continue
+        painting = images.load_image(painting_path, max_size=_FAST_SIZE.value)
+        targets = {name: losses.gram_matrix(value) for name, value in scorer(painting[None]).items()}
+        style_function = inference.load_style_model(inference.resolve_model_path(style, "keras"))
+        for photo_name in _FAST_PHOTOS.value:
+            photo_path = os.path.join(_SHARED, "content", f"{photo_name}.png")
+            if not os.path.exists(photo_path):
+                continue
+            photo = images.load_image(photo_path, max_size=_FAST_SIZE.value)
+            network = distances(style_function(photo), targets)
+            optimization = ImageOptimization(photo, [painting], StylizeConfig(backbone=backbone,
+                                                                              max_size=_FAST_SIZE.value))
+            for _ in optimization.run():
+                pass
+            optimized = distances(optimization.result().image, targets)
+            row = {"style": style, "photo": photo_name, "network": network, "image_optimization": optimized,
+                   "ratio": {key: network[key] / optimized[key] for key in network}}
+            report["style_distance"].append(row)
+            print(f"  {style:<16} {photo_name}: Gatys layers {network['gatys_layers']:.4f} / "
+                  f"{optimized['gatys_layers']:.4f} = {row['ratio']['gatys_layers']:.2f}; training layers "
+                  f"{network['training_layers']:.4f} / {optimized['training_layers']:.4f} = "
+                  f"{row['ratio']['training_layers']:.2f}", flush=True)
+    return report
+
+
 def main(argv):
     del argv
     import tensorflow as tf
@@ -235,6 +335,8 @@ def main(argv):
     if not _SKIP_QUALITY.value:
         print(f"quality per second at {_QUALITY_SIZE.value} px (lower distances are better):")
         report["baseline"], report["quality"] = quality_runs(content, style, _BACKBONE.value)
+    if not _SKIP_FAST.value:
+        report["fast"] = fast_net_benchmark(_BACKBONE.value)
     with open(_OUTPUT_JSON.value, "w") as file:
         json.dump(report, file, indent=2)
     print(f"wrote {_OUTPUT_JSON.value}")

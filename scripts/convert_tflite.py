@@ -54,7 +54,7 @@ def convert_main(argv: list[str]) -> int:
     from tf_style import export
     from tf_style.cli.common import check_no_arguments, versions, write_json
     from tf_style.errors import ConfigError
-    from tf_style.images import check_writable
+    from tf_style.images import check_writable, write_atomically
 
     check_no_arguments(argv)
     if not _MODEL.value or not _OUTPUT.value:
@@ -69,29 +69,16 @@ def convert_main(argv: list[str]) -> int:
     check_writable(_OUTPUT.value, _OVERWRITE.value)
     check_writable(report_path, _OVERWRITE.value)
 
-    quantization = export.Quantization.parse(_QUANTIZATION.value)
     model = export.load_keras_model(_MODEL.value)
     photos, photo_names = _photos(_REPRESENTATIVE_IMAGES.value, _NUM_IMAGES.value, _IMAGE_SIZE.value)
-    tflite_bytes = export.convert_to_tflite(model, quantization, representative_images=photos)
-    runner = export.TFLiteRunner(tflite_bytes, num_threads=_NUM_THREADS.value)
-    parity = export.parity_report(model, runner, photos)
-    latency = {f"{size}x{size}": round(export.measure_latency(runner, size, size), 1) for size in sizes}
-    report = {
-        "model": _MODEL.value, "output": _OUTPUT.value, "quantization": quantization.value,
-        "bytes": len(tflite_bytes), "signature": runner.signature_name,
-        "input": {"name": runner.input_name, "shape": [int(v) for v in runner.input_details["shape_signature"]],
-                  "dtype": runner.input_details["dtype"].__name__},
-        "output_tensor": {"name": runner.output_name, "dtype": runner.output_details["dtype"].__name__},
-        "parity": {**parity, "photos": photo_names, "min_psnr_db_required": export.PARITY_MIN_PSNR[quantization]},
-        "latency_ms": latency, "num_threads": _NUM_THREADS.value, "versions": versions(),
-    }
-    export.check_parity(parity, quantization)
-    from tf_style.images import write_atomically
-
+    tflite_bytes, report = export.convert_and_check(model, _QUANTIZATION.value, photos, sizes, _NUM_THREADS.value)
+    report = {"model": _MODEL.value, "output": _OUTPUT.value, **report, "photos": photo_names,
+              "versions": versions()}
     write_atomically(_OUTPUT.value, lambda file: file.write(tflite_bytes), overwrite=_OVERWRITE.value)
     write_json(report_path, report, _OVERWRITE.value)
-    timing = ", ".join(f"{size} {ms:.0f} ms" for size, ms in latency.items())
-    print(f"wrote {_OUTPUT.value} ({len(tflite_bytes) / 1024:.0f} KiB, {quantization.value}; parity "
+    parity = report["parity"]
+    timing = ", ".join(f"{size} {ms:.0f} ms" for size, ms in report["latency_ms"].items())
+    print(f"wrote {_OUTPUT.value} ({len(tflite_bytes) / 1024:.0f} KiB, {report['quantization']}; parity "
           f"{parity['min_psnr_db']:.1f} dB, max diff {parity['max_abs_diff']:.4f}"
           f"{'; ' + timing if timing else ''}) and {report_path}")
     return 0

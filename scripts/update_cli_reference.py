@@ -10,7 +10,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from tf_style.cli.main import COMMANDS  # noqa: E402
-from tf_style.cli.reference import replace_in_text  # noqa: E402
+from tf_style.cli.reference import reference_in_subprocess, replace_in_text  # noqa: E402
 
 README = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "README.md")
 
@@ -20,7 +20,7 @@ def main():
         text = file.read()
     updated = text
     for command in COMMANDS:
-        updated = replace_in_text(updated, command)
+        updated = replace_in_text(updated, command, reference_in_subprocess(command))
     if "--check" in sys.argv[1:]:
         if updated != text:
             print("README.md's CLI reference is stale: run python scripts/update_cli_reference.py")

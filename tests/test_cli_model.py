@@ -144,3 +144,22 @@ def test_train_bad_input(training_photos, tmp_path, arguments, message):
         arguments = [argument.replace(key, value) for argument in arguments]
     status, _, err = tf_style("train", *arguments)
     assert_one_line_error(status, err, message)
+
+
+def test_convert_script_writes_model_and_parity_report(models, photos, tmp_path):
+    script = os.path.join(os.path.dirname(__file__), "..", "scripts", "convert_tflite.py")
+    output = tmp_path / "style_int8.tflite"
+    arguments = [sys.executable, script, f"--model={models / 'style.keras'}", f"--output={output}",
+                 "--quantization=int8", f"--representative_images={photos}", "--image_size=48",
+                 "--latency_sizes=64"]
+    completed = subprocess.run(arguments, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    report = json.loads((tmp_path / "style_int8.json").read_text())
+    assert report["quantization"] == "int8" and report["bytes"] == output.stat().st_size
+    assert report["signature"] == "stylize" and report["input"] == {"name": "image", "shape": [1, -1, -1, 3],
+                                                                     "dtype": "float32"}
+    assert report["parity"]["num_images"] == 2 and report["parity"]["min_psnr_db"] >= 22.0
+    assert report["latency_ms"]["64x64"] > 0
+    completed = subprocess.run(arguments, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 1 and "output file exists" in completed.stderr
+    assert "Traceback" not in completed.stderr

@@ -97,22 +97,22 @@ class StylizeConfig:
             value = getattr(self, field)
             if value is not None and not isinstance(value, tuple):
                 object.__setattr__(self, field, tuple(value))
-        _choice("backbone", self.backbone, BACKBONES)
-        _choice("pooling", self.pooling, POOLINGS)
-        _choice("optimizer", self.optimizer, OPTIMIZERS)
-        _choice("precision", self.precision, PRECISIONS)
-        _choice("preserve_colors", self.preserve_colors, COLOR_MODES)
+        check_choice("backbone", self.backbone, BACKBONES)
+        check_choice("pooling", self.pooling, POOLINGS)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("precision", self.precision, PRECISIONS)
+        check_choice("preserve_colors", self.preserve_colors, COLOR_MODES)
         if self.vgg_weights is not None and self.backbone != "vgg19":
             raise ConfigError("vgg_weights is for the vgg19 backbone only")
         for name in ("content_weight", "tv_weight"):
-            _finite(name, getattr(self, name), allow_zero=True)
+            check_finite(name, getattr(self, name), allow_zero=True)
         for name in ("style_weight", "style_scale"):
-            _finite(name, getattr(self, name), allow_zero=False)
-        _finite("adam_epsilon", self.adam_epsilon, allow_zero=False)
+            check_finite(name, getattr(self, name), allow_zero=False)
+        check_finite("adam_epsilon", self.adam_epsilon, allow_zero=False)
         if self.learning_rate is not None:
-            _finite("learning_rate", self.learning_rate, allow_zero=False)
+            check_finite("learning_rate", self.learning_rate, allow_zero=False)
         if self.max_seconds is not None:
-            _finite("max_seconds", self.max_seconds, allow_zero=False)
+            check_finite("max_seconds", self.max_seconds, allow_zero=False)
         for name, low in (("max_size", 16), ("num_steps", 1), ("lbfgs_memory", 1), ("scales", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -125,7 +125,7 @@ class StylizeConfig:
         _layer_weights("style_layer_weights", self.style_layer_weights, self.style_layers)
         if self.style_blend is not None:
             for weight in self.style_blend:
-                _finite("style_blend", weight, allow_zero=False)
+                check_finite("style_blend", weight, allow_zero=False)
         if self.init not in INIT_KINDS and not os.path.isfile(self.init):
             raise ConfigError(f"init must be one of {', '.join(INIT_KINDS)} or an image file; "
                               f"not found: {self.init}")
@@ -145,12 +145,14 @@ class StylizeConfig:
                 for key, value in dataclasses.asdict(self).items()}
 
 
-def _choice(name, value, choices):
+def check_choice(name: str, value, choices) -> None:
+    """Raises ConfigError unless `value` is one of `choices`."""
     if value not in choices:
         raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
 
 
-def _finite(name, value, allow_zero):
+def check_finite(name: str, value, allow_zero: bool) -> None:
+    """Raises ConfigError unless `value` is a finite number > 0 (or >= 0 with `allow_zero`)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ConfigError(f"{name} must be a finite number, got {value!r}")
     if value < 0 or (value == 0 and not allow_zero):
@@ -164,4 +166,4 @@ def _layer_weights(name, weights, layers):
     if len(weights) != len(layers):
         raise ConfigError(f"{name} has {len(weights)} values for {len(layers)} layers")
     for weight in weights:
-        _finite(name, weight, allow_zero=False)
+        check_finite(name, weight, allow_zero=False)

@@ -334,3 +334,37 @@ def measure_latency(runner: TFLiteRunner, height: int, width: int, repeats: int 
         runner(image)
         times.append((time.perf_counter() - began) * 1000.0)
     return statistics.median(times)
+
+
+def convert_and_check(model, quantization: Quantization | str, photos: Sequence[np.ndarray],
+                      latency_sizes: Sequence[int] = (512, 1024), num_threads: int = 2) -> tuple[bytes, dict]:
+    """Converts, checks parity on `photos` and times the result: what every shipped file goes through.
+
+    Args:
+        model: The Keras transform network.
+        quantization: A ``Quantization`` or its value.
+        photos: float32 (H, W, 3) photos in [0, 1]: calibration (int8) and parity.
+        latency_sizes: Square sizes to time (median of 10 runs each).
+        num_threads: Interpreter threads for the timing.
+
+    Returns:
+        (the ``.tflite`` bytes, a JSON-ready report: size, mobile contract, parity, latency).
+
+    Raises:
+        ModelError: conversion fails or parity is under ``PARITY_MIN_PSNR``.
+    """
+    quantization = Quantization.parse(quantization)
+    tflite_bytes = convert_to_tflite(model, quantization, representative_images=photos)
+    runner = TFLiteRunner(tflite_bytes, num_threads=num_threads)
+    parity = parity_report(model, runner, photos)
+    check_parity(parity, quantization)
+    latency = {f"{size}x{size}": round(measure_latency(runner, size, size), 1) for size in latency_sizes}
+    report = {
+        "quantization": quantization.value, "bytes": len(tflite_bytes), "signature": runner.signature_name,
+        "input": {"name": runner.input_name, "shape": [int(v) for v in runner.input_details["shape_signature"]],
+                  "dtype": np.dtype(runner.input_details["dtype"]).name},
+        "output": {"name": runner.output_name, "dtype": np.dtype(runner.output_details["dtype"]).name},
+        "parity": {**parity, "min_psnr_db_required": PARITY_MIN_PSNR[quantization]},
+        "latency_ms": latency, "num_threads": num_threads,
+    }
+    return tflite_bytes, report

@@ -32,7 +32,7 @@ import tensorflow as tf
 
 from tf_style import losses
 from tf_style.backbones import BACKBONES, POOLINGS
-from tf_style.config import _choice, _finite
+from tf_style.config import check_choice, check_finite
 from tf_style.errors import ConfigError, ImageError
 from tf_style.features import PRECISIONS, build_feature_extractor, resolve_layer_name
 from tf_style.images import resize_image
@@ -91,23 +91,27 @@ class TrainConfig:
     def __post_init__(self):
         for field in ("content_layers", "style_layers"):
             object.__setattr__(self, field, tuple(getattr(self, field)))
-        _choice("backbone", self.backbone, BACKBONES)
-        _choice("pooling", self.pooling, POOLINGS)
-        _choice("model_size", self.model_size, tuple(MODEL_SIZES))
-        _choice("precision", self.precision, PRECISIONS)
+        check_choice("backbone", self.backbone, BACKBONES)
+        check_choice("pooling", self.pooling, POOLINGS)
+        check_choice("model_size", self.model_size, tuple(MODEL_SIZES))
+        check_choice("precision", self.precision, PRECISIONS)
         if self.vgg_weights is not None and self.backbone != "vgg19":
             raise ConfigError("vgg_weights is for the vgg19 backbone only")
         if not self.content_layers or not self.style_layers:
             raise ConfigError("content_layers and style_layers must each name at least one layer")
-        _finite("content_weight", self.content_weight, allow_zero=True)
-        _finite("tv_weight", self.tv_weight, allow_zero=True)
+        check_finite("content_weight", self.content_weight, allow_zero=True)
+        check_finite("tv_weight", self.tv_weight, allow_zero=True)
         for name in ("style_weight", "style_scale", "learning_rate"):
-            _finite(name, getattr(self, name), allow_zero=False)
+            check_finite(name, getattr(self, name), allow_zero=False)
         for name, low in (("crop_size", 32), ("batch_size", 1), ("num_steps", 1), ("checkpoint_every", 1),
                           ("log_every", 1), ("sample_every", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ConfigError(f"{name} must be a whole number >= {low}, got {value!r}")
+
+    def replace(self, **changes) -> "TrainConfig":
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
         """Plain JSON-ready dict of every field."""

@@ -2,13 +2,18 @@
 
 The README's CLI reference is this text between marker comments, so the docs
 cannot drift from the code: `scripts/update_cli_reference.py` rewrites it and a
-test fails when they differ.
+test fails when they differ. Commands share flag names (``--style_image``), which
+absl allows once per process, so each command's table is made in its own
+process (``python -m tf_style.cli.reference <command>``).
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import re
+import subprocess
+import sys
 
 from absl import flags
 
@@ -35,11 +40,22 @@ def markdown_reference(command: str) -> str:
     return "\n".join(rows)
 
 
-def replace_in_text(text: str, command: str) -> str:
-    """`text` with the block between the command's markers replaced by the fresh reference."""
+def reference_in_subprocess(command: str) -> str:
+    """`markdown_reference(command)`, computed in a fresh Python process."""
+    completed = subprocess.run([sys.executable, "-m", "tf_style.cli.reference", command], capture_output=True,
+                               text=True, check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    return completed.stdout.rstrip("\n")
+
+
+def replace_in_text(text: str, command: str, reference: str) -> str:
+    """`text` with the block between the command's markers replaced by `reference`."""
     start, end = markers(command)
     if start not in text or end not in text:
         raise ValueError(f"markers for {command!r} not found")
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
-    return f"{head}{start}\n{markdown_reference(command)}\n{end}{tail}"
+    return f"{head}{start}\n{reference}\n{end}{tail}"
+
+
+if __name__ == "__main__":
+    print(markdown_reference(sys.argv[1]))

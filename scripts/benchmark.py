@@ -89,7 +89,7 @@ def _pair():
 
 def speed_table(content, style, backbone):
     from tf_style import StylizeConfig
-    from tf_style.stylize import ImageOptimization
+    from tf_style.image_optimization import ImageOptimization
 
     rows = []
     for size in [int(size) for size in _SIZES.value]:
@@ -150,7 +150,7 @@ def quality_runs(content, style, backbone):
     import numpy as np
 
     from tf_style import StylizeConfig, build_feature_extractor, images, losses
-    from tf_style.stylize import ImageOptimization
+    from tf_style.image_optimization import ImageOptimization
 
     defaults = StylizeConfig(backbone=backbone, max_size=_QUALITY_SIZE.value)
     scorer = build_feature_extractor(defaults.content_layers + defaults.style_layers, backbone)
@@ -240,7 +240,7 @@ def fast_net_benchmark(backbone):
     import numpy as np
 
     from tf_style import StylizeConfig, build_feature_extractor, export, images, inference, losses
-    from tf_style.stylize import ImageOptimization
+    from tf_style.image_optimization import ImageOptimization
     from tf_style.train import DEFAULT_TRAIN_STYLE_LAYERS, FastStyleTraining, TrainConfig, list_training_images
 
     styles = _FAST_STYLES.value or inference.shipped_styles()

@@ -9,7 +9,7 @@ import pytest
 
 from tf_style import images, losses
 from tf_style.config import StylizeConfig
-from tf_style.stylize import stylize
+from tf_style.image_optimization import stylize
 
 from conftest import make_painting, make_photo
 

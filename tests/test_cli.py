@@ -13,7 +13,7 @@ from PIL import Image
 
 from tf_style import features, images
 from tf_style.cli import stylize as stylize_cli
-from tf_style.stylize import ImageOptimization
+from tf_style.image_optimization import ImageOptimization
 
 from conftest import make_painting, make_photo
 
@@ -232,7 +232,7 @@ def test_unknown_command():
     completed = subprocess.run([sys.executable, "-m", "tf_style.cli.main", "paint"],
                                capture_output=True, text=True, timeout=60)
     assert completed.returncode == 2
-    assert completed.stderr.strip() == "tf-style: error: unknown command 'paint'; choose one of stylize"
+    assert completed.stderr.strip() == "tf-style: error: unknown command 'paint'; choose one of stylize, train, apply"
 
 
 def test_ctrl_c_before_the_first_step_writes_nothing(pair, tmp_path, capsys, monkeypatch):

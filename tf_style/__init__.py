@@ -22,8 +22,8 @@ _EXPORTS = {
     "build_feature_extractor": "tf_style.features", "resolve_layer_name": "tf_style.features",
     "load_image": "tf_style.images", "save_image": "tf_style.images",
     "match_color_histogram": "tf_style.images", "transfer_luminance": "tf_style.images",
-    "ImageOptimization": "tf_style.stylize", "Progress": "tf_style.stylize",
-    "StylizeResult": "tf_style.stylize", "stylize": "tf_style.stylize",
+    "ImageOptimization": "tf_style.image_optimization", "Progress": "tf_style.image_optimization",
+    "StylizeResult": "tf_style.image_optimization", "stylize": "tf_style.image_optimization",
     "demo_content_image": "tf_style.demo", "demo_style_image": "tf_style.demo",
 }
 __all__ = sorted(_EXPORTS)

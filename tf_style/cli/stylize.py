@@ -122,7 +122,7 @@ def stylize_main(argv: list[str]) -> int:
     from tqdm import tqdm
 
     from tf_style import demo, images
-    from tf_style.stylize import ImageOptimization
+    from tf_style.image_optimization import ImageOptimization
 
     config = config_from_flags()
     output_image, overwrite = _OUTPUT_IMAGE.value, _OVERWRITE.value

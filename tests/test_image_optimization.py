@@ -7,7 +7,7 @@ import tensorflow as tf
 from tf_style import images
 from tf_style.config import StylizeConfig
 from tf_style.errors import ConfigError
-from tf_style.stylize import ImageOptimization, stylize
+from tf_style.image_optimization import ImageOptimization, stylize
 
 from conftest import make_painting, make_photo
 
@@ -176,3 +176,10 @@ def test_xla_step_runs_and_lowers_the_loss(photo, painting, tiny_extractor, opti
     assert result.stop_reason == "completed" and result.steps == 6
     assert progress[-1].losses["total_loss"] < progress[0].losses["total_loss"]
     assert optimization.step_function.tracing_count() == 1
+
+
+def test_public_stylize_stays_the_function_after_the_module_is_imported():
+    import tf_style
+
+    assert callable(tf_style.ImageOptimization) and callable(tf_style.stylize)
+    assert tf_style.stylize is stylize

@@ -135,6 +135,8 @@ def test_train_writes_a_model_and_resumes(training_photos, tmp_path):
     (["--style_image=MISSING.jpg", "--train_images=PHOTOS", "--output_dir=OUT"], "not found"),
     (["--style_image=STYLE", "--train_images=PHOTOS", "--output_dir=OUT", "--batch_size=3",
       "--devices=CPU:0,CPU:7"], "--devices: not found: CPU:7"),
+    (["--style_image=STYLE", "--train_images=PHOTOS", "--output_dir=OUT", "--style_layers=conv9_9"],
+     "conv9_9"),
 ])
 def test_train_bad_input(training_photos, tmp_path, arguments, message):
     folder, style = training_photos
@@ -144,6 +146,7 @@ def test_train_bad_input(training_photos, tmp_path, arguments, message):
         arguments = [argument.replace(key, value) for argument in arguments]
     status, _, err = tf_style("train", *arguments)
     assert_one_line_error(status, err, message)
+    assert not (tmp_path / "out").exists()  # Nothing written: the next run starts clean.
 
 
 def test_convert_script_writes_model_and_parity_report(models, photos, tmp_path):

@@ -1,5 +1,7 @@
 """Applying a trained network: tiles with feathered seams, strength, colours, model files."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -71,6 +73,12 @@ def test_keras_and_tflite_model_files_give_the_same_picture(tmp_path):
         inference.load_style_model(str(tmp_path / "style.onnx"))
 
 
-def test_resolve_model_path_keeps_paths():
+def test_resolve_model_path_keeps_paths_and_names_shipped_styles():
     assert inference.resolve_model_path("my/model.tflite") == "my/model.tflite"
     assert inference.resolve_model_path("no_such_style") == "no_such_style"
+    with pytest.raises(ModelError, match="'no_such_style' is neither a model file nor a shipped style"):
+        inference.load_style_model("no_such_style")
+    for style in inference.shipped_styles():
+        for precision, ending in (("fp16", "_fp16.tflite"), ("int8", "_int8.tflite"), ("keras", ".keras")):
+            path = inference.resolve_model_path(style, precision)
+            assert path.endswith(style + ending) and os.path.isfile(path)

@@ -61,6 +61,9 @@ def load_style_model(path: str, num_threads: int | None = None) -> StyleFunction
     if extension == ".keras":
         model = load_keras_model(path)
         return lambda image: np.asarray(model(np.asarray(image, np.float32)[None], training=False))[0]
+    if not extension and os.sep not in path:
+        raise ModelError(f"{path!r} is neither a model file nor a shipped style; shipped styles: "
+                         f"{', '.join(shipped_styles()) or f'none found in {SAVED_MODELS_DIR}'}")
     raise ModelError(f"model must be a .keras or .tflite file: {path}")
 
 

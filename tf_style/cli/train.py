@@ -152,6 +152,9 @@ def train_main(argv: list[str]) -> int:
             raise OutputError(f"{path} exists: this run has finished (pass --overwrite to train again "
                               "or extend it with a larger --num_steps)")
     check_resumable(config_path, config)
+    # Builds the networks and checks the layers before anything is written.
+    training = train_lib.FastStyleTraining(style_image, image_paths, config, output_dir,
+                                           strategy=strategy)
     try:
         os.makedirs(output_dir, exist_ok=True)
     except OSError as error:
@@ -159,9 +162,6 @@ def train_main(argv: list[str]) -> int:
     images.check_writable(model_path, overwrite=True)
     if not os.path.exists(config_path):
         write_json(config_path, config.to_dict(), overwrite=False)
-
-    training = train_lib.FastStyleTraining(style_image, image_paths, config, output_dir,
-                                           strategy=strategy)
     start_step = training.resumed_step
     if start_step:
         print(f"tf-style train: resuming from step {start_step} in {output_dir}", file=sys.stderr)

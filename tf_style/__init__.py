@@ -1,4 +1,4 @@
-"""tf_style: neural style transfer in TensorFlow 2 / Keras 3.
+"""tf_style: neural style transfer in TensorFlow 2 / Keras 3: image and model optimisation.
 
 Images at the API are float32 NumPy arrays (height, width, 3), RGB in [0, 1].
 Names are imported lazily, so ``import tf_style`` does not start TensorFlow.
@@ -9,6 +9,8 @@ Example:
     >>> painting = tf_style.load_image("painting.jpg")  # doctest: +SKIP
     >>> result = tf_style.stylize(photo, painting, tf_style.StylizeConfig(backbone="vgg16_hed"))  # doctest: +SKIP
     >>> tf_style.save_image(result.image, "stylized.png")  # doctest: +SKIP
+    >>> paint = tf_style.load_style_model("saved_models/starry_night/starry_night_fp16.tflite")  # doctest: +SKIP
+    >>> tf_style.save_image(tf_style.apply_style(paint, photo), "fast.png")  # doctest: +SKIP
 """
 
 import importlib
@@ -25,6 +27,10 @@ _EXPORTS = {
     "ImageOptimization": "tf_style.image_optimization", "Progress": "tf_style.image_optimization",
     "StylizeResult": "tf_style.image_optimization", "stylize": "tf_style.image_optimization",
     "demo_content_image": "tf_style.demo", "demo_style_image": "tf_style.demo",
+    "build_transform_net": "tf_style.transform_net",
+    "FastStyleTraining": "tf_style.train", "TrainConfig": "tf_style.train",
+    "TFLiteRunner": "tf_style.export", "convert_to_tflite": "tf_style.export",
+    "apply_style": "tf_style.inference", "load_style_model": "tf_style.inference",
 }
 __all__ = sorted(_EXPORTS)
 

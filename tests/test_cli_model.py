@@ -199,3 +199,10 @@ def test_train_ctrl_c_saves_a_checkpoint_and_the_next_run_resumes(training_photo
                               "--log_every=1")
     assert status == 0, err
     assert f"resuming from step {step}" in err
+
+
+def test_apply_without_a_photo_paints_the_demo_landscape(models, tmp_path):
+    output = tmp_path / "demo_fast.png"
+    status, out, err = tf_style("apply", f"--model={models / 'style.tflite'}", f"--output_image={output}")
+    assert status == 0, err
+    assert images.load_image(str(output)).shape == (384, 512, 3)

@@ -19,7 +19,8 @@ _MODEL = flags.DEFINE_string("model", None,
                              "A .keras or .tflite style network, or a shipped style's name (e.g. starry_night).")
 _MODEL_PRECISION = flags.DEFINE_enum("model_precision", "fp16", ["fp16", "int8", "keras"],
                                      "For a shipped style's name: which of its files to run.")
-_CONTENT_IMAGE = flags.DEFINE_string("content_image", None, "A photo, or a folder of photos.")
+_CONTENT_IMAGE = flags.DEFINE_string("content_image", None,
+                                     "A photo, or a folder of photos (default: the built-in demo landscape).")
 _OUTPUT_IMAGE = flags.DEFINE_string("output_image", "stylized.png", "Where to write the picture (one photo).")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", None,
                                   "For a folder of photos: where to write them (same names, .png).")
@@ -72,11 +73,13 @@ def apply_main(argv: list[str]) -> int:
     check_no_arguments(argv)
     if not _MODEL.value:
         raise ConfigError("--model is required (a .keras/.tflite file or a shipped style's name)")
-    if not _CONTENT_IMAGE.value:
-        raise ConfigError("--content_image is required (a photo or a folder of photos)")
-    from tf_style import images, inference
+    from tf_style import demo, images, inference
 
-    pairs = plan_outputs(_CONTENT_IMAGE.value, _OUTPUT_IMAGE.value, _OUTPUT_DIR.value, _OVERWRITE.value)
+    if _CONTENT_IMAGE.value is None:
+        images.check_writable(_OUTPUT_IMAGE.value, _OVERWRITE.value)
+        pairs = [(None, _OUTPUT_IMAGE.value)]
+    else:
+        pairs = plan_outputs(_CONTENT_IMAGE.value, _OUTPUT_IMAGE.value, _OUTPUT_DIR.value, _OVERWRITE.value)
     model_path = inference.resolve_model_path(_MODEL.value, _MODEL_PRECISION.value)
     style_function = inference.load_style_model(model_path, num_threads=_NUM_THREADS.value)
     tile_size = _TILE_SIZE.value or None
@@ -85,7 +88,8 @@ def apply_main(argv: list[str]) -> int:
     failures = 0
     for photo_path, output_path in pairs:
         try:
-            photo = images.load_image(photo_path, max_size=_MAX_SIZE.value)
+            photo = (demo.demo_content_image(min(_MAX_SIZE.value or 512, 512)) if photo_path is None
+                     else images.load_image(photo_path, max_size=_MAX_SIZE.value))
             began = time.perf_counter()
             stylized_image = inference.apply_style(style_function, photo, strength=_STRENGTH.value,
                                                    preserve_colors=_PRESERVE_COLORS.value, tile_size=tile_size,

@@ -30,6 +30,16 @@ def test_output_shape_equals_input_shape_and_range(net_name, height, width, requ
     assert 0.0 <= stylized.min() and stylized.max() <= 1.0
 
 
+@pytest.mark.parametrize("height, width", [(8, 8), (9, 14), (12, 11)])
+def test_pad_to_multiple_reflects_then_crops(height, width):
+    from tf_style.transform_net import PadToMultiple
+
+    features = np.random.default_rng(height).normal(size=(2, height, width, 3)).astype(np.float32)
+    padded = np.pad(features, [(0, 0), (0, 3), (0, 3), (0, 0)], mode="reflect")
+    expected = padded[:, :-(-height // 4) * 4, :-(-width // 4) * 4]
+    np.testing.assert_array_equal(np.asarray(PadToMultiple(4)(features)), expected)
+
+
 @pytest.mark.parametrize("padding", [0, 1, 4])
 def test_reflection_padding_equals_numpy_reflect(padding):
     features = np.random.default_rng(padding).normal(size=(2, 6, 9, 3)).astype(np.float32)

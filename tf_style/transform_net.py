@@ -98,7 +98,8 @@ class PadToMultiple(keras.layers.Layer):
 
     Pads by the fixed amount ``multiple - 1`` and then crops: padding by an
     amount computed from the input size leaves TFLite's converter unable to
-    infer the channel count of what follows.
+    infer the channel count of what follows. The padding is made of slices, as
+    in ``ReflectionPadding2D``. Inputs need at least ``multiple`` pixels a side.
     """
 
     def __init__(self, multiple: int, **kwargs):
@@ -107,7 +108,10 @@ class PadToMultiple(keras.layers.Layer):
 
     def call(self, inputs):
         extra = self.multiple - 1
-        padded = ops.pad(inputs, [[0, 0], [0, extra], [0, extra], [0, 0]], mode="reflect")
+        bottom = [inputs[:, -i - 1:-i] for i in range(1, extra + 1)]
+        rows = ops.concatenate([inputs] + bottom, axis=1)
+        right = [rows[:, :, -i - 1:-i] for i in range(1, extra + 1)]
+        padded = ops.concatenate([rows] + right, axis=2)
         shape = ops.shape(inputs)
         height = (shape[1] + extra) // self.multiple * self.multiple
         width = (shape[2] + extra) // self.multiple * self.multiple

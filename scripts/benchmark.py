@@ -262,7 +262,7 @@ def fast_net_benchmark(backbone):
         config = TrainConfig(backbone=backbone)
         with tempfile.TemporaryDirectory() as run_dir:
             training = FastStyleTraining(_pair()[1], list_training_images(photos_folder),
-                                         config.replace(num_steps=8), run_dir)
+                                         config.replace(num_steps=12), run_dir)
             times = [time.perf_counter()]
             for _ in training.run():
                 times.append(time.perf_counter())

@@ -22,4 +22,4 @@ def test_reference_lists_every_flag_with_its_default():
         assert line in table
     assert "(lbfgs \\| adam)" in table
     table = reference_in_subprocess("apply")
-    assert "| `--strength` | `1.0` |" in table and "(fp16 \\| int8 \\| keras)" in table
+    assert "| `--strength` | `1.0` |" in table and "(int8 \\| fp16 \\| keras)" in table

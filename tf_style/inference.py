@@ -28,12 +28,12 @@ def shipped_styles() -> list[str]:
                   if os.path.isfile(os.path.join(SAVED_MODELS_DIR, name, f"{name}.keras")))
 
 
-def resolve_model_path(model: str, precision: str = "fp16") -> str:
+def resolve_model_path(model: str, precision: str = "int8") -> str:
     """`model` itself when it is a file path; for a shipped style's name, its model file.
 
     Args:
         model: A ``.keras``/``.tflite`` path, or the name of a style in ``saved_models/``.
-        precision: For a style name: "fp16" or "int8" (TFLite), or "keras".
+        precision: For a style name: "int8" or "fp16" (TFLite), or "keras".
     """
     if os.path.splitext(model)[1] or os.sep in model or model not in shipped_styles():
         return model

@@ -12,8 +12,8 @@ Every op is one that TFLite's CPU (XNNPACK) and GPU delegates handle well:
 instance normalisation is written from MEAN, SUB, MUL, RSQRT and ADD rather than
 a fused op (TFLite's stock instance norm is slow on device); reflection padding
 is written as slices and a concatenation, because TFLite's MIRROR_PAD is not
-delegated (measured: the mobile net took 182 ms at 512x512 with MIRROR_PAD,
-132 ms with slices); the only resize is nearest-neighbour.
+delegated (measured on a width-0.25 net in float32 at 512x512: 182 ms with
+MIRROR_PAD, 132 ms with slices); the only resize is nearest-neighbour.
 
 Two presets (``MODEL_SIZES``): "classic", the network of Johnson et al.
 (1.7 M parameters), and "mobile", a quarter of the width, three residual

@@ -97,16 +97,11 @@ def apply_main(argv: list[str]) -> int:
                                                    overlap=_TILE_OVERLAP.value)
             elapsed = time.perf_counter() - began
             images.save_image(stylized_image, output_path, overwrite=_OVERWRITE.value)
-        except ConfigError as error:
+        except (ConfigError, ImageError) as error:
             if len(pairs) == 1:
                 raise
-            print(f"tf-style apply: error: {photo_path}: {error}", file=sys.stderr)
-            failures += 1
-            continue
-        except ImageError as error:
-            if len(pairs) == 1:
-                raise
-            print(f"tf-style apply: error: {error}", file=sys.stderr)
+            message = str(error) if photo_path in str(error) else f"{photo_path}: {error}"
+            print(f"tf-style apply: error: {message}", file=sys.stderr)
             failures += 1
             continue
         print(f"wrote {output_path} ({stylized_image.shape[1]}x{stylized_image.shape[0]}, {elapsed * 1000:.0f} ms)")

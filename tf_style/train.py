@@ -363,23 +363,25 @@ class FastStyleTraining:
             self._train_step = self._build_train_step()
         writer = tf.summary.create_file_writer(os.path.join(self.output_dir, "logs"))
         sample = self._sample_batch()
-        for step in range(start + 1, config.num_steps + 1):
-            began = time.perf_counter()
-            named_losses = {name: float(value) for name, value in self._train_step(iterator).items()}
-            elapsed = time.perf_counter() - began
-            if not all(math.isfinite(value) for value in named_losses.values()):
-                raise FloatingPointError(f"the loss became NaN or infinite at step {step}")
-            with writer.as_default(step=step):
-                if step % config.log_every == 0 or step == config.num_steps:
-                    for name, value in named_losses.items():
-                        tf.summary.scalar(name, value)
-                    tf.summary.scalar("images_per_second", config.batch_size / elapsed)
-                if sample is not None and (step % config.sample_every == 0 or step == config.num_steps):
-                    tf.summary.image("stylized_sample", self.transform_net(sample, training=False))
-            if step % config.checkpoint_every == 0 or step == config.num_steps:
-                self.save_checkpoint()
-            yield TrainProgress(step, config.num_steps, named_losses, config.batch_size / elapsed)
-        writer.flush()
+        try:
+            for step in range(start + 1, config.num_steps + 1):
+                began = time.perf_counter()
+                named_losses = {name: float(value) for name, value in self._train_step(iterator).items()}
+                elapsed = time.perf_counter() - began
+                if not all(math.isfinite(value) for value in named_losses.values()):
+                    raise FloatingPointError(f"the loss became NaN or infinite at step {step}")
+                with writer.as_default(step=step):
+                    if step % config.log_every == 0 or step == config.num_steps:
+                        for name, value in named_losses.items():
+                            tf.summary.scalar(name, value)
+                        tf.summary.scalar("images_per_second", config.batch_size / elapsed)
+                    if sample is not None and (step % config.sample_every == 0 or step == config.num_steps):
+                        tf.summary.image("stylized_sample", self.transform_net(sample, training=False))
+                if step % config.checkpoint_every == 0 or step == config.num_steps:
+                    self.save_checkpoint()
+                yield TrainProgress(step, config.num_steps, named_losses, config.batch_size / elapsed)
+        finally:  # Also when the caller stops early: the summaries so far reach the disk.
+            writer.close()
 
     def _sample_batch(self):
         if self.sample_image is not None:

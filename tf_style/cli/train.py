@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 import warnings
@@ -169,12 +170,25 @@ def train_main(argv: list[str]) -> int:
     bar = tqdm(total=config.num_steps, initial=start_step, unit="step", file=sys.stderr, dynamic_ncols=True,
                desc=f"train {style_name}")
     progress = None
+    # Ctrl-C asks to stop after the current step, so no TensorFlow call is cut in the middle;
+    # a second Ctrl-C interrupts at once. Either way a checkpoint is saved.
+    stop_requested = []
+
+    def request_stop(signum, frame):
+        stop_requested.append(signum)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous_handler = signal.signal(signal.SIGINT, request_stop)
+    steps = training.run()
     try:
-        for progress in training.run():
+        for progress in steps:
             bar.set_postfix({**{key.removesuffix("_loss"): f"{value:.4g}" for key, value in progress.losses.items()},
                              "img/s": f"{progress.images_per_second:.2f}"}, refresh=False)
             bar.update(1)
+            if stop_requested:
+                raise KeyboardInterrupt
     except KeyboardInterrupt:
+        steps.close()
         bar.close()
         prefix = training.save_checkpoint()
         print(f"tf-style train: interrupted at step {training.resumed_step}; checkpoint {prefix} saved; "
@@ -185,6 +199,8 @@ def train_main(argv: list[str]) -> int:
         print(f"tf-style train: error: {error}; the last checkpoint is kept in {output_dir}/checkpoints "
               "(try a smaller --learning_rate)", file=sys.stderr)
         return 1
+    finally:
+        signal.signal(signal.SIGINT, previous_handler)
     bar.close()
 
     export.save_keras_model(training.transform_net, model_path, overwrite=True)

@@ -96,6 +96,7 @@ def package_main(argv: list[str]) -> int:
     keras_path = os.path.join(_RUN_DIR.value, f"{name}.keras")
     with open(os.path.join(_RUN_DIR.value, f"{name}.json")) as file:
         manifest = json.load(file)
+    manifest.pop("model", None)  # The run's own path: meaningless beside the shipped files.
     output_dir = os.path.join(_OUTPUT_ROOT.value, name)
     if os.path.exists(output_dir) and not _OVERWRITE.value:
         raise OutputError(f"{output_dir} exists (pass --overwrite to replace it)")

@@ -40,12 +40,22 @@ _TRAINING_DATA_TERMS = (
     "teaching and personal experiments, not in commercial products.")
 
 
+def _architecture(model_size: str) -> str:
+    from tf_style.transform_net import MODEL_SIZES
+
+    settings = MODEL_SIZES[model_size]
+    return (f"width {settings['width']}, {settings['num_residual_blocks']} residual blocks, stem stride "
+            f"{settings['stem_stride']}, {settings['upsampling']} upsampling, "
+            f"{settings['output_kernel_size']}×{settings['output_kernel_size']} output convolution")
+
+
 def _model_card(name: str, title: str, manifest: dict, reports: dict, parameters: int) -> str:
     config = manifest["config"]
     losses = manifest["final_losses"]
     rows = [
         ("Painting", f"{title} — public domain"),
-        ("Network", f"`{config['model_size']}` transform net, {parameters:,} parameters"),
+        ("Network", f"`{config['model_size']}` transform net ({_architecture(config['model_size'])}), "
+                    f"{parameters:,} parameters"),
         ("Training data", f"{manifest['num_train_images']} photos. {_TRAINING_DATA_TERMS}"),
         ("Loss network", f"`{config['backbone']}`, {config['pooling']} pooling; content "
                          f"{', '.join(config['content_layers'])}; style {', '.join(config['style_layers'])}"),

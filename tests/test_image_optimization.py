@@ -62,7 +62,7 @@ def test_same_seed_same_picture_and_other_seed_differs(photo, painting, tiny_ext
     assert np.abs(first - other).mean() > 0.01
 
 
-@pytest.mark.parametrize("init", ["content", "style", "noise", "path"])
+@pytest.mark.parametrize("init", ["recolored_content", "content", "style", "noise", "path"])
 def test_init_kinds(photo, painting, tiny_extractor, tmp_path, init):
     if init == "path":
         init = str(tmp_path / "start.png")
@@ -74,6 +74,22 @@ def test_init_kinds(photo, painting, tiny_extractor, tmp_path, init):
         assert first.losses["content_loss"] == pytest.approx(0.0, abs=1e-4)
     else:
         assert first.losses["content_loss"] > 0.01
+
+
+def test_recolored_content_init_has_the_paintings_colours(photo, painting, tiny_extractor):
+    """The starting picture is the photo, recoloured to the (blended) paintings' colour mean and covariance."""
+    # Paintings of moderate contrast, so that no recoloured pixel leaves [0, 1] and gets clipped.
+    light, dark = 0.35 + 0.3 * painting, 0.2 + 0.2 * painting[::-1]
+    optimization = ImageOptimization(photo, [light, dark], FAST.replace(style_blend=(3.0, 1.0)), tiny_extractor)
+    start = optimization._initial_image(photo.shape[:2], photo)
+    assert 0.0 < start.min() and start.max() < 1.0
+    mixture = np.concatenate([light.reshape(-1, 3)] * 3 + [dark.reshape(-1, 3)])  # Weights 3 : 1.
+    np.testing.assert_allclose(start.reshape(-1, 3).mean(0), mixture.mean(0), atol=1e-3)
+    np.testing.assert_allclose(np.cov(start.reshape(-1, 3), rowvar=False), np.cov(mixture, rowvar=False), atol=1e-3)
+    # Still the photo: the recolouring is one affine map of its pixels.
+    flat = np.c_[photo.reshape(-1, 3), np.ones(photo.shape[0] * photo.shape[1])]
+    solution, residual, *_ = np.linalg.lstsq(flat, start.reshape(-1, 3), rcond=None)
+    assert np.abs(flat @ solution - start.reshape(-1, 3)).max() < 1e-4
 
 
 def test_max_seconds_stops_early_and_keeps_best(photo, painting, tiny_extractor):

@@ -84,22 +84,37 @@ def test_config_round_trip_and_keras_file_is_bit_exact(tiny_net, tmp_path):
 @pytest.mark.parametrize("kwargs, message", [({"width": 0}, "width must be > 0"),
                                              ({"num_residual_blocks": -1}, "num_residual_blocks"),
                                              ({"stem_stride": 3}, "stem_stride must be 1 or 2"),
-                                             ({"output_kernel_size": 4}, "output_kernel_size must be odd")])
+                                             ({"output_kernel_size": 4}, "output_kernel_size must be odd"),
+                                             ({"upsampling": "cubic"}, "upsampling must be one of")])
 def test_bad_settings(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         build_transform_net(**kwargs)
 
 
-def test_nearest_upsampling_equals_keras_upsampling():
-    from tf_style.transform_net import NearestUpsampling2x
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
+def test_upsampling_equals_tensorflow_resize(interpolation):
+    import tensorflow as tf
+
+    from tf_style.transform_net import Upsampling2x
 
     features = np.random.default_rng(3).normal(size=(2, 5, 7, 6)).astype(np.float32)
-    np.testing.assert_array_equal(np.asarray(NearestUpsampling2x()(features)),
-                                  np.asarray(keras.layers.UpSampling2D(2)(features)))
+    expected = tf.image.resize(features, (10, 14), method=interpolation).numpy()
+    np.testing.assert_allclose(np.asarray(Upsampling2x(interpolation)(features)), expected, atol=1e-6)
+
+
+def test_bilinear_upsampling_leaves_no_two_pixel_grid():
+    """A learned 3x3 conv after nearest upsampling can tell the two pixels of a pair apart; after bilinear
+    upsampling, a constant-slope ramp stays a ramp (every pixel differs from its neighbour by the same step)."""
+    from tf_style.transform_net import Upsampling2x
+
+    ramp = np.tile(np.arange(8, dtype=np.float32)[None, None, :, None], (1, 4, 1, 1))
+    steps = {name: np.diff(np.asarray(Upsampling2x(name)(ramp))[0, 2, 2:-2, 0]) for name in ("nearest", "bilinear")}
+    np.testing.assert_allclose(steps["bilinear"], 0.5, atol=1e-6)
+    assert set(np.round(steps["nearest"], 6)) == {0.0, 1.0}
 
 
 def test_converts_to_tflite_with_dynamic_size_and_matches_keras(tiny_net):
-    """The classic layout converts too (the mobile one is covered in test_export)."""
+    """The classic layout with nearest upsampling converts too (the mobile one is covered in test_export)."""
     from tf_style import export
 
     runner = export.TFLiteRunner(export.convert_to_tflite(tiny_net, "float32"), num_threads=1)

@@ -195,6 +195,11 @@ class ImageOptimization:
         init = self.config.init
         if init == "content":
             return content
+        if init == "recolored_content":
+            if self.config.preserve_colors != "none":  # The photo's colours are to be kept: start in them.
+                return content
+            return images_lib.match_color_statistics(
+                content, *images_lib.color_statistics(self.style_images, self.config.style_blend))
         if init == "noise":
             rng = np.random.default_rng(self.config.seed)
             return rng.uniform(0.0, 1.0, size=(*size, 3)).astype(np.float32)

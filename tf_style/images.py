@@ -213,9 +213,8 @@ def match_color_histogram(source_image: np.ndarray, reference_image: np.ndarray)
     """Recolours `source_image` so its colour mean and covariance equal the reference's.
 
     The linear colour transfer of Gatys et al. (2016), used to give the style image
-    the content's palette before style transfer. With covariances S (source) and
-    R (reference), each pixel p becomes R^1/2 S^-1/2 (p - mean_s) + mean_r, the
-    matrix square roots taken by eigendecomposition (3 x 3, so NumPy is enough).
+    the content's palette before style transfer (and, for ``init="recolored_content"``,
+    the photo the painting's). See `match_color_statistics`.
 
     Args:
         source_image: (H, W, 3) RGB in [0, 1], the image to recolour.
@@ -224,14 +223,38 @@ def match_color_histogram(source_image: np.ndarray, reference_image: np.ndarray)
     Returns:
         (H, W, 3) RGB in [0, 1].
     """
-    source = source_image.reshape(-1, 3).astype(np.float64)
-    reference = reference_image.reshape(-1, 3).astype(np.float64)
-    source_mean, reference_mean = source.mean(0), reference.mean(0)
+    return match_color_statistics(source_image, *color_statistics([reference_image]))
+
+
+def color_statistics(images: Sequence[np.ndarray],
+                     weights: Sequence[float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Mean (3,) and covariance (3, 3) of the RGB pixels of one or several images.
+
+    Several images with `weights` (normalised to sum to 1) give the statistics
+    of their mixture: each image contributes its weight, whatever its size.
+    Images are (H, W, 3) RGB in [0, 1].
+    """
+    weights = np.ones(len(images)) if weights is None else np.asarray(weights, dtype=np.float64)
+    weights = weights / weights.sum()
+    pixels = [image.reshape(-1, 3).astype(np.float64) for image in images]
+    means = [values.mean(0) for values in pixels]
+    mean = sum(weight * image_mean for weight, image_mean in zip(weights, means))
+    second_moment = sum(weight * (np.cov(values, rowvar=False, bias=True) + np.outer(image_mean, image_mean))
+                        for weight, values, image_mean in zip(weights, pixels, means))
+    return mean, second_moment - np.outer(mean, mean)
+
+
+def match_color_statistics(source_image: np.ndarray, mean: np.ndarray, covariance: np.ndarray) -> np.ndarray:
+    """Recolours `source_image` (H, W, 3) RGB in [0, 1] to the given colour mean and covariance.
+
+    With S the source's covariance and R the target's, each pixel p becomes
+    R^1/2 S^-1/2 (p - mean_s) + mean, the matrix square roots taken by
+    eigendecomposition (3 x 3, so NumPy is enough). Returns (H, W, 3) in [0, 1].
+    """
+    source_mean, source_cov = color_statistics([source_image])
     eps = 1e-5 * np.eye(3)
-    source_cov = np.cov(source, rowvar=False) + eps
-    reference_cov = np.cov(reference, rowvar=False) + eps
-    transform = _matrix_power(reference_cov, 0.5) @ _matrix_power(source_cov, -0.5)
-    matched = (source - source_mean) @ transform.T + reference_mean
+    transform = _matrix_power(covariance + eps, 0.5) @ _matrix_power(source_cov + eps, -0.5)
+    matched = (source_image.reshape(-1, 3).astype(np.float64) - source_mean) @ transform.T + mean
     return np.clip(matched.reshape(source_image.shape), 0.0, 1.0).astype(np.float32)
 
 

@@ -32,15 +32,18 @@ import tensorflow as tf
 
 from tf_style import losses
 from tf_style.backbones import BACKBONES, POOLINGS
-from tf_style.config import check_choice, check_finite
+from tf_style.config import DEFAULT_STYLE_LAYERS, check_choice, check_finite
 from tf_style.errors import ConfigError, ImageError
 from tf_style.features import PRECISIONS, build_feature_extractor, resolve_layer_name
 from tf_style.images import resize_image
 from tf_style.transform_net import MODEL_SIZES, build_transform_net
 
-# Johnson et al. (2016): content at relu2_2, style at relu1_2, relu2_2, relu3_3, relu4_3.
+# Content at relu2_2 as in Johnson et al. (2016), which keeps a photo's detail through a
+# small network. Style at Gatys's five layers rather than Johnson's relu1_2, relu2_2, relu3_3,
+# relu4_3: the same style statistics image optimisation matches, so the two modes aim at one
+# target (the README compares them).
 DEFAULT_TRAIN_CONTENT_LAYERS = ("block2_conv2",)
-DEFAULT_TRAIN_STYLE_LAYERS = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3")
+DEFAULT_TRAIN_STYLE_LAYERS = DEFAULT_STYLE_LAYERS
 # What tf.io.decode_image reads.
 PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 
@@ -75,7 +78,7 @@ class TrainConfig:
     content_layers: tuple[str, ...] = DEFAULT_TRAIN_CONTENT_LAYERS
     style_layers: tuple[str, ...] = DEFAULT_TRAIN_STYLE_LAYERS
     content_weight: float = 1.0
-    style_weight: float = 4.0
+    style_weight: float = 40.0
     tv_weight: float = 10.0
     style_scale: float = 2.0
     crop_size: int = 192
@@ -261,15 +264,18 @@ class FastStyleTraining:
         with self.strategy.scope():
             keras.utils.set_random_seed(config.seed)
             self.transform_net = build_transform_net(**MODEL_SIZES[config.model_size])
-            self.style_extractor = extractor_builder(self.style_layers, config.backbone, pooling=config.pooling,
-                                                     weights=weights, precision=config.precision)
+            # The stylised batch needs both kinds of layers: one pass through the network gives
+            # them all. The photos need only the content layers, so they stop early.
+            self.loss_extractor = extractor_builder(tuple(dict.fromkeys(self.content_layers + self.style_layers)),
+                                                    config.backbone, pooling=config.pooling, weights=weights,
+                                                    precision=config.precision)
             self.content_extractor = extractor_builder(self.content_layers, config.backbone,
                                                        pooling=config.pooling, weights=weights,
                                                        precision=config.precision)
             self.optimizer = keras.optimizers.Adam(config.learning_rate)
             self.optimizer.build(self.transform_net.trainable_variables)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-        self.min_crop = max(self.style_extractor.min_input_size, self.content_extractor.min_input_size)
+        self.min_crop = self.loss_extractor.min_input_size
         if config.crop_size < self.min_crop:
             raise ConfigError(f"crop_size must be at least {self.min_crop} for these layers")
 
@@ -278,7 +284,7 @@ class FastStyleTraining:
         scale = style_size / max(height, width)
         style_image = resize_image(style_image, (max(self.min_crop, round(height * scale)),
                                                  max(self.min_crop, round(width * scale))))
-        style_features = self.style_extractor(style_image[None])
+        style_features = self.loss_extractor(style_image[None])
         self.target_grams = {name: tf.constant(losses.gram_matrix(style_features[name]))
                              for name in self.style_layers}
 
@@ -300,14 +306,13 @@ class FastStyleTraining:
         """The named losses of one batch (float32 scalars, means over the batch)."""
         config = self.config
         stylized_images = self.transform_net(content_images, training=True)
-        stylized_content = self.content_extractor(stylized_images)
+        stylized_features = self.loss_extractor(stylized_images)
         photo_content = self.content_extractor(content_images)
-        stylized_style = self.style_extractor(stylized_images)
         content_loss = losses.weighted_layer_sum(
-            {name: losses.content_loss(stylized_content[name], tf.stop_gradient(photo_content[name]))
+            {name: losses.content_loss(stylized_features[name], tf.stop_gradient(photo_content[name]))
              for name in self.content_layers}, dict.fromkeys(self.content_layers, 1.0))
         style_loss = losses.weighted_layer_sum(
-            {name: losses.style_layer_loss(stylized_style[name], self.target_grams[name])
+            {name: losses.style_layer_loss(stylized_features[name], self.target_grams[name])
              for name in self.style_layers}, dict.fromkeys(self.style_layers, 1.0))
         tv_loss = losses.tv_loss(stylized_images)
         total_loss = (config.content_weight * content_loss + config.style_weight * style_loss

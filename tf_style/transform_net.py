@@ -1,24 +1,27 @@
 """The feed-forward transform network of model optimisation (Johnson, Alahi & Fei-Fei, ECCV 2016).
 
     image -> 9x9 stem -> two stride-2 downsamplings -> residual blocks
-          -> two (nearest-neighbour x2 resize + 3x3 conv) upsamplings -> 9x9 conv -> sigmoid
+          -> two (x2 resize + 3x3 conv) upsamplings -> 9x9 conv -> sigmoid
 
 with the improvements the field adopted since: instance normalisation instead of
 batch normalisation (Ulyanov et al., 2016), reflection padding instead of zero
 padding (no dark borders), and resize-then-convolve instead of transposed
-convolutions, which leave checkerboard artifacts (Odena et al., 2016).
+convolutions, which leave checkerboard artifacts (Odena et al., 2016). The
+resize is nearest-neighbour in the classic network and bilinear in the mobile
+one, whose nearest-neighbour version painted a 2-pixel grid (see ``Upsampling2x``).
 
 Every op is one that TFLite's CPU (XNNPACK) and GPU delegates handle well:
 instance normalisation is written from MEAN, SUB, MUL, RSQRT and ADD rather than
 a fused op (TFLite's stock instance norm is slow on device); reflection padding
 is written as slices and a concatenation, because TFLite's MIRROR_PAD is not
 delegated (measured on a width-0.25 net in float32 at 512x512: 182 ms with
-MIRROR_PAD, 132 ms with slices); the only resize is nearest-neighbour.
+MIRROR_PAD, 132 ms with slices); upsampling is depth-to-space, followed for
+bilinear by a fixed depthwise convolution.
 
 Two presets (``MODEL_SIZES``): "classic", the network of Johnson et al.
 (1.7 M parameters), and "mobile", a quarter of the width, three residual
-blocks, a stride-2 9x9 stem and a 3x3 output convolution, so that only one
-convolution runs at full resolution (about 70 k parameters; see the README for
+blocks, a stride-2 9x9 stem, bilinear upsampling and a 3x3 output convolution, so that
+only two small convolutions run at full resolution (about 70 k parameters; see the README for
 its latency).
 
 Input and output: float32 RGB images (B, H, W, 3) in [0, 1], any H and W of at
@@ -29,9 +32,13 @@ reflect-pads to a multiple of 4 and crops back.
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 from tf_style.errors import ConfigError
+
+
+UPSAMPLING_INTERPOLATIONS = ("nearest", "bilinear")
 
 
 @keras.saving.register_keras_serializable(package="tf_style")
@@ -125,20 +132,47 @@ class PadToMultiple(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="tf_style")
-class NearestUpsampling2x(keras.layers.Layer):
-    """Nearest-neighbour x2 upsampling as depth-to-space of four copies of the channels.
+class Upsampling2x(keras.layers.Layer):
+    """x2 upsampling, nearest-neighbour or bilinear, from ops every TFLite delegate runs.
 
-    Identical to ``UpSampling2D(2, interpolation="nearest")``, but converts to
-    TFLite with dynamic image sizes (DEPTH_TO_SPACE, which the XNNPACK and GPU
-    delegates run), where Keras's resize does not convert.
+    Nearest is depth-to-space of four copies of the channels: identical to
+    ``UpSampling2D(2, interpolation="nearest")``, but it converts to TFLite with
+    dynamic image sizes (DEPTH_TO_SPACE), where Keras's resize does not.
+    Bilinear (half-pixel centres, as ``tf.image.resize``) is that followed by a
+    fixed [1, 2, 1] / 4 x [1, 2, 1] / 4 depthwise blur with the border pixel
+    repeated. Nearest upsampling followed by a learned 3x3 convolution lets each
+    output pixel depend on its position within the 2 x 2 block it came from,
+    which shows as a 2-pixel grid in stylised pictures; bilinear does not.
     """
 
+    def __init__(self, interpolation: str = "nearest", **kwargs):
+        super().__init__(**kwargs)
+        if interpolation not in UPSAMPLING_INTERPOLATIONS:
+            raise ConfigError(f"interpolation must be one of {UPSAMPLING_INTERPOLATIONS}, got {interpolation!r}")
+        self.interpolation = interpolation
+        self.border_padding = ReflectionPadding2D(1)
+
+    def build(self, input_shape):
+        if self.interpolation == "bilinear":
+            taps = np.array([1.0, 2.0, 1.0]) / 4.0
+            kernel = np.tile(np.outer(taps, taps)[:, :, None, None], (1, 1, input_shape[-1], 1))
+            self.blur_kernel = ops.convert_to_tensor(kernel.astype("float32"))
+
     def call(self, inputs):
-        return ops.depth_to_space(ops.concatenate([inputs] * 4, axis=-1), 2)
+        upsampled = ops.depth_to_space(ops.concatenate([inputs] * 4, axis=-1), 2)
+        if self.interpolation == "nearest":
+            return upsampled
+        # In a nearest-upsampled image the mirrored neighbour of a border pixel is its copy,
+        # so reflection padding repeats the border here, as bilinear resizing clamps.
+        padded = self.border_padding(upsampled)
+        return ops.depthwise_conv(padded, self.blur_kernel, padding="valid")
 
     def compute_output_shape(self, input_shape):
         batch, height, width, channels = input_shape
         return (batch, None if height is None else 2 * height, None if width is None else 2 * width, channels)
+
+    def get_config(self):
+        return {**super().get_config(), "interpolation": self.interpolation}
 
 
 @keras.saving.register_keras_serializable(package="tf_style")
@@ -164,13 +198,16 @@ def _conv_block(x, filters, kernel_size, strides, name, relu=True):
 
 
 MODEL_SIZES = {
-    "classic": {"width": 1.0, "num_residual_blocks": 5, "stem_stride": 1, "output_kernel_size": 9},
-    "mobile": {"width": 0.25, "num_residual_blocks": 3, "stem_stride": 2, "output_kernel_size": 3},
+    "classic": {"width": 1.0, "num_residual_blocks": 5, "stem_stride": 1, "output_kernel_size": 9,
+                "upsampling": "nearest"},
+    "mobile": {"width": 0.25, "num_residual_blocks": 3, "stem_stride": 2, "output_kernel_size": 3,
+               "upsampling": "bilinear"},
 }
 
 
 def build_transform_net(width: float = 1.0, num_residual_blocks: int = 5, stem_stride: int = 1,
-                        output_kernel_size: int = 9, name: str = "transform_net") -> keras.Model:
+                        output_kernel_size: int = 9, upsampling: str = "nearest",
+                        name: str = "transform_net") -> keras.Model:
     """Builds the transform network.
 
     Args:
@@ -181,6 +218,8 @@ def build_transform_net(width: float = 1.0, num_residual_blocks: int = 5, stem_s
             convolutions) or 2 (the stem itself downsamples, then one stride-2
             convolution): the residual blocks run at 1/4 resolution either way.
         output_kernel_size: Odd kernel size of the last convolution (9 classic, 3 mobile).
+        upsampling: "nearest" (Johnson et al.) or "bilinear" before each
+            upsampling convolution (see ``Upsampling2x``).
         name: The model's name.
 
     Returns:
@@ -190,7 +229,8 @@ def build_transform_net(width: float = 1.0, num_residual_blocks: int = 5, stem_s
 
     Raises:
         ConfigError: width not positive, a negative number of blocks, a stem
-            stride other than 1 or 2, or an even or non-positive output kernel size.
+            stride other than 1 or 2, an even or non-positive output kernel size,
+            or an unknown upsampling.
 
     Example:
         >>> net = build_transform_net(**MODEL_SIZES["mobile"])  # doctest: +SKIP
@@ -204,6 +244,8 @@ def build_transform_net(width: float = 1.0, num_residual_blocks: int = 5, stem_s
         raise ConfigError(f"stem_stride must be 1 or 2, got {stem_stride!r}")
     if not _is_whole(output_kernel_size) or output_kernel_size < 1 or output_kernel_size % 2 == 0:
         raise ConfigError(f"output_kernel_size must be odd and positive, got {output_kernel_size!r}")
+    if upsampling not in UPSAMPLING_INTERPOLATIONS:
+        raise ConfigError(f"upsampling must be one of {UPSAMPLING_INTERPOLATIONS}, got {upsampling!r}")
     filters = [max(4, round(base * width)) for base in (32, 64, 128)]
 
     image = keras.Input((None, None, 3), name="image")
@@ -218,7 +260,7 @@ def build_transform_net(width: float = 1.0, num_residual_blocks: int = 5, stem_s
         x = _conv_block(x, filters[2], 3, 1, f"residual{index}_b", relu=False)
         x = keras.layers.Add(name=f"residual{index}_add")([shortcut, x])
     for index, channels in ((1, filters[1]), (2, filters[0])):
-        x = NearestUpsampling2x(name=f"up{index}_resize")(x)
+        x = Upsampling2x(upsampling, name=f"up{index}_resize")(x)
         x = _conv_block(x, channels, 3, 1, f"up{index}")
     x = ReflectionPadding2D(output_kernel_size // 2, name="output_pad")(x)
     x = keras.layers.Conv2D(3, output_kernel_size, padding="valid", name="output_conv")(x)

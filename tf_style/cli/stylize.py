@@ -49,7 +49,8 @@ _OPTIMIZER = flags.DEFINE_enum("optimizer", _DEFAULTS.optimizer, config_lib.OPTI
 _LEARNING_RATE = flags.DEFINE_float("learning_rate", None,
                                     "Adam step size / L-BFGS initial step (default: 0.02 / 1.0).")
 _INIT = flags.DEFINE_string("init", _DEFAULTS.init,
-                            "Starting picture: content, noise, style, or an image path.")
+                            "Starting picture: recolored_content (the photo in the painting's colours), "
+                            "content, noise, style, or an image path.")
 _SEED = flags.DEFINE_integer("seed", _DEFAULTS.seed, "Random seed (same seed, same picture).")
 _SCALES = flags.DEFINE_integer("scales", _DEFAULTS.scales,
                                "Coarse-to-fine levels (3: 1/4, 1/2, full size).", lower_bound=1)

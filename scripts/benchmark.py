@@ -19,7 +19,8 @@ Not a test: it prints a table and writes JSON. Run it on an idle machine:
 
 3. Fast style networks (the shipped ones in saved_models/, or --fast_styles):
    TFLite latency of each file at 512x512 and 1024x1024 with --num_threads
-   threads (LiteRT, median of 10); training throughput of `tf-style train`'s
+   threads (LiteRT; the median of --latency_rounds rounds over all files, each
+   round's figure the median of 10 runs); training throughput of `tf-style train`'s
    defaults (images per second); and, on photos the networks never saw
    (Kodak photos), the style distance of the network's output against what
    image optimisation (`tf-style stylize` defaults) reaches on the same photo
@@ -36,6 +37,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -58,6 +60,8 @@ _FAST_PHOTOS = flags.DEFINE_list("fast_photos", ["kodim04", "kodim07"],
                                  "Kodak photos (../shared/images/content) for the style-distance comparison.")
 _FAST_SIZE = flags.DEFINE_integer("fast_size", 384, "Longer side for the style-distance comparison.")
 _NUM_THREADS = flags.DEFINE_integer("num_threads", 2, "TFLite interpreter threads for the latency.")
+_LATENCY_ROUNDS = flags.DEFINE_integer("latency_rounds", 5, "Rounds over all .tflite files (10 runs each).",
+                                       lower_bound=1)
 _OUTPUT_JSON = flags.DEFINE_string("output_json", "benchmark.json", "Where to write the results.")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Also save each candidate's picture here.")
 
@@ -249,16 +253,25 @@ def fast_net_benchmark(backbone):
     styles = _FAST_STYLES.value or inference.shipped_styles()
     report = {"num_threads": _NUM_THREADS.value, "latency": [], "training": None, "style_distance": []}
     print(f"TFLite latency, {_NUM_THREADS.value} threads (median ms; targets 55 at 512x512, 300 at 1024x1024):")
+    runners = {}
     for style in styles:
         for precision in ("fp16", "int8"):
             path = inference.resolve_model_path(style, precision)
-            runner = export.TFLiteRunner.from_file(path, num_threads=_NUM_THREADS.value)
-            row = {"style": style, "file": os.path.basename(path), "kib": round(os.path.getsize(path) / 1024),
-                   "ms_512": export.measure_latency(runner, 512, 512),
-                   "ms_1024": export.measure_latency(runner, 1024, 1024)}
-            report["latency"].append(row)
-            print(f"  {row['file']:<28} {row['kib']:>5} KiB  512: {row['ms_512']:6.1f} ms  "
-                  f"1024: {row['ms_1024']:6.1f} ms", flush=True)
+            runners[path] = export.TFLiteRunner.from_file(path, num_threads=_NUM_THREADS.value)
+    # Rounds over all files, so that a slow spell of the machine (common here: +-30 %) or the
+    # first file's warm-up does not land on one file only; each figure is the median of its rounds.
+    rounds = {(path, size): [] for path in runners for size in (512, 1024)}
+    for _ in range(_LATENCY_ROUNDS.value):
+        for path, runner in runners.items():
+            for size in (512, 1024):
+                rounds[path, size].append(export.measure_latency(runner, size, size))
+    for path in runners:
+        row = {"style": os.path.basename(os.path.dirname(path)), "file": os.path.basename(path),
+               "kib": round(os.path.getsize(path) / 1024),
+               "ms_512": statistics.median(rounds[path, 512]), "ms_1024": statistics.median(rounds[path, 1024])}
+        report["latency"].append(row)
+        print(f"  {row['file']:<28} {row['kib']:>5} KiB  512: {row['ms_512']:6.1f} ms  "
+              f"1024: {row['ms_1024']:6.1f} ms", flush=True)
 
     photos_folder = os.path.join(_SHARED, "..", "train", "bsds500", "train")
     if os.path.isdir(photos_folder):

@@ -31,13 +31,12 @@ def test_output_shape_equals_input_shape_and_range(net_name, height, width, requ
 
 
 @pytest.mark.parametrize("height, width", [(8, 8), (9, 14), (12, 11)])
-def test_pad_to_multiple_reflects_then_crops(height, width):
-    from tf_style.transform_net import PadToMultiple
+def test_crop_like_keeps_the_top_left_at_the_reference_size(height, width):
+    from tf_style.transform_net import CropLike
 
-    features = np.random.default_rng(height).normal(size=(2, height, width, 3)).astype(np.float32)
-    padded = np.pad(features, [(0, 0), (0, 3), (0, 3), (0, 0)], mode="reflect")
-    expected = padded[:, :-(-height // 4) * 4, :-(-width // 4) * 4]
-    np.testing.assert_array_equal(np.asarray(PadToMultiple(4)(features)), expected)
+    features = np.random.default_rng(height).normal(size=(2, 16, 16, 5)).astype(np.float32)
+    reference = np.zeros((2, height, width, 3), np.float32)
+    np.testing.assert_array_equal(np.asarray(CropLike()([features, reference])), features[:, :height, :width])
 
 
 @pytest.mark.parametrize("padding", [0, 1, 4])
@@ -56,6 +55,18 @@ def test_instance_normalisation_normalises_each_image_and_channel():
     np.testing.assert_allclose(normalised.std(axis=(1, 2)), 1.0, atol=1e-3)
 
 
+def test_instance_normalisation_scales_and_shifts_as_the_textbook_formula():
+    rng = np.random.default_rng(2)
+    features = (rng.normal(size=(2, 5, 6, 3)) * [2, 0.5, 10] + [1, -4, 50]).astype(np.float32)
+    layer = InstanceNormalization(epsilon=1e-3)
+    layer.build(features.shape)
+    gamma, beta = np.array([0.5, 2.0, -1.0], np.float32), np.array([0.1, -0.3, 2.0], np.float32)
+    layer.set_weights([gamma, beta])
+    mean, variance = features.mean(axis=(1, 2), keepdims=True), features.var(axis=(1, 2), keepdims=True)
+    expected = gamma * (features - mean) / np.sqrt(variance + 1e-3) + beta
+    np.testing.assert_allclose(np.asarray(layer(features)), expected, rtol=1e-5, atol=1e-5)
+
+
 def test_classic_and_mobile_sizes():
     classic = build_transform_net(**MODEL_SIZES["classic"])
     mobile = build_transform_net(**MODEL_SIZES["mobile"])
@@ -69,6 +80,9 @@ def test_classic_and_mobile_sizes():
     assert mobile.get_layer("stem_conv").strides == (2, 2)
     assert mobile.get_layer("output_conv").kernel_size == (3, 3)
     assert not any(isinstance(layer, keras.layers.Conv2DTranspose) for layer in classic.layers)
+    # A bias before an instance norm is cancelled by it: only the last convolution has one.
+    with_bias = [layer.name for layer in mobile.layers if isinstance(layer, keras.layers.Conv2D) and layer.use_bias]
+    assert with_bias == ["output_conv"]
 
 
 def test_config_round_trip_and_keras_file_is_bit_exact(tiny_net, tmp_path):

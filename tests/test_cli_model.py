@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from tf_style import export, images
 from tf_style.transform_net import MODEL_SIZES, build_transform_net
@@ -127,6 +128,12 @@ def test_train_writes_a_model_and_resumes(training_photos, tmp_path):
     assert json.loads((run_dir / "painting.json").read_text())["steps"] == 3
     status, _, err = tf_style(*common, "--num_steps=4", "--overwrite", "--style_weight=9")
     assert_one_line_error(status, err, "--output_dir holds a run with other settings (style_weight)")
+
+    # A checkpoint of another network (as an older version of tf_style would have saved): refused.
+    other = tf.train.Checkpoint(transform_net=build_transform_net(width=0.125, num_residual_blocks=1))
+    tf.train.CheckpointManager(other, str(run_dir / "checkpoints"), max_to_keep=3).save(checkpoint_number=9)
+    status, _, err = tf_style(*common, "--num_steps=10", "--overwrite")
+    assert_one_line_error(status, err, "checkpoints/ckpt-9 does not fit this network")
 
 
 @pytest.mark.parametrize("arguments, message", [

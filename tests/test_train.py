@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tf_style import images
-from tf_style.errors import ConfigError, ImageError
+from tf_style.errors import ConfigError, ImageError, ModelError
 from tf_style.train import FastStyleTraining, TrainConfig, list_training_images, make_photo_dataset
 
 from conftest import make_painting, make_photo
@@ -110,6 +110,15 @@ def test_interrupt_and_resume_matches_an_uninterrupted_run(photo_folder, tmp_pat
         np.testing.assert_allclose(np.asarray(resumed_weight), np.asarray(straight_weight), atol=1e-6)
     for resumed_slot, straight_slot in zip(resumed.optimizer.variables, straight.optimizer.variables):
         np.testing.assert_allclose(np.asarray(resumed_slot), np.asarray(straight_slot), atol=1e-6)
+
+
+def test_a_checkpoint_of_another_network_is_refused_in_one_line(photo_folder, tmp_path):
+    paths = list_training_images(str(photo_folder))
+    first = _training(paths, tmp_path / "run", tiny_builder, num_steps=1)
+    list(first.run())
+    first.save_checkpoint()
+    with pytest.raises(ModelError, match="does not fit this network .* use a new output folder"):
+        _training(paths, tmp_path / "run", tiny_builder, num_steps=1, model_size="classic")
 
 
 @pytest.mark.parametrize("changes, message", [

@@ -20,6 +20,8 @@ Images: float32 RGB in [0, 1], NHWC.
 from __future__ import annotations
 
 import dataclasses
+import gc
+import logging
 import math
 import os
 import time
@@ -33,7 +35,7 @@ import tensorflow as tf
 from tf_style import losses
 from tf_style.backbones import BACKBONES, POOLINGS
 from tf_style.config import DEFAULT_STYLE_LAYERS, check_choice, check_finite
-from tf_style.errors import ConfigError, ImageError
+from tf_style.errors import ConfigError, ImageError, ModelError
 from tf_style.features import PRECISIONS, build_feature_extractor, resolve_layer_name
 from tf_style.images import resize_image
 from tf_style.transform_net import MODEL_SIZES, build_transform_net
@@ -215,6 +217,34 @@ def make_photo_dataset(paths: Sequence[str], crop_size: int, batch_size: int, se
 # Training ---------------------------------------------------------------------------
 
 
+def _network_fits_checkpoint(network: keras.Model, path: str) -> bool:
+    """Whether the checkpoint at `path` restores into a copy of `network` (the network is not touched).
+
+    A restore that fails half-way leaves values pending on the objects it reached, and
+    TensorFlow lists each of them in a warning when they are collected: trying on a
+    copy lets that happen now, quietly, instead of after the error message.
+    """
+    copy = keras.models.clone_model(network)
+    fits = _restores(tf.train.Checkpoint(transform_net=copy), path)
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        del copy
+        gc.collect()
+    finally:
+        logger.setLevel(level)
+    return fits
+
+
+def _restores(checkpoint: tf.train.Checkpoint, path: str) -> bool:
+    try:
+        checkpoint.restore(path).expect_partial().assert_existing_objects_matched()
+        return True
+    except (ValueError, AssertionError, tf.errors.OpError):
+        return False
+
+
 class FastStyleTraining:
     """Trains a transform network to paint photos in the style of one painting.
 
@@ -248,6 +278,7 @@ class FastStyleTraining:
 
         Raises:
             ConfigError: a bad layer name, or a batch that does not split over the devices.
+            ModelError: `output_dir` holds a checkpoint of a different network.
         """
         self.config = config
         self.output_dir = output_dir
@@ -292,8 +323,12 @@ class FastStyleTraining:
                                               optimizer=self.optimizer)
         self.checkpoint_manager = tf.train.CheckpointManager(
             self.checkpoint, os.path.join(output_dir, "checkpoints"), max_to_keep=3)
-        if self.checkpoint_manager.latest_checkpoint:
-            self.checkpoint.restore(self.checkpoint_manager.latest_checkpoint).assert_existing_objects_matched()
+        latest = self.checkpoint_manager.latest_checkpoint
+        if latest:
+            if not _network_fits_checkpoint(self.transform_net, latest):
+                raise ModelError(f"the checkpoint {latest} does not fit this network (saved by other settings or "
+                                 "another version of tf_style): use a new output folder")
+            self.checkpoint.restore(latest).assert_existing_objects_matched()
         self.sample_image = sample_image
         self._train_step = None
 

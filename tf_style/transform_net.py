@@ -170,8 +170,8 @@ def _conv_block(x, filters, kernel_size, strides, name, relu=True):
 
     The convolution has no bias: the norm subtracts each channel's mean, so a bias
     would be cancelled exactly, and its gradient would be pure rounding noise, which
-    Adam (dividing by the gradient's own scale) turns into full-size steps that make
-    runs on different devices drift apart.
+    Adam (dividing by the gradient's own scale) turns into full-size, device-dependent
+    steps.
     """
     x = ReflectionPadding2D(kernel_size // 2, name=f"{name}_pad")(x)
     x = keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="valid", use_bias=False,

@@ -52,6 +52,7 @@ def _architecture(model_size: str) -> str:
 def _model_card(name: str, title: str, manifest: dict, reports: dict, parameters: int) -> str:
     config = manifest["config"]
     losses = manifest["final_losses"]
+    session_steps = manifest["steps"] - manifest["resumed_from_step"]  # Steps the manifest's session ran.
     rows = [
         ("Painting", f"{title} — public domain"),
         ("Network", f"`{config['model_size']}` transform net ({_architecture(config['model_size'])}), "
@@ -65,9 +66,9 @@ def _model_card(name: str, title: str, manifest: dict, reports: dict, parameters
                      f"{config['batch_size']} of {config['crop_size']}×{config['crop_size']} random crops, "
                      f"seed {config['seed']}"),
         ("Training time", f"{manifest['session_seconds'] / 60:.1f} min on {_MACHINE.value}, "
-                          f"{manifest['steps'] * config['batch_size'] / manifest['session_seconds']:.2f} images/s"
-                          + (f" (resumed at step {manifest['resumed_from_step']}; time of the last session)"
-                             if manifest["resumed_from_step"] else "")),
+                          f"{session_steps * config['batch_size'] / manifest['session_seconds']:.2f} images/s"
+                          + (f" (resumed at step {manifest['resumed_from_step']}: time and speed of the steps "
+                             "after it)" if manifest["resumed_from_step"] else "")),
         ("Final losses", ", ".join(f"{key} {value:.4g}" for key, value in losses.items())),
     ]
     lines = [f"# {name}: {title}", "", "A fast style network trained with this project's `tf-style train`.", "",

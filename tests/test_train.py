@@ -112,7 +112,7 @@ def test_interrupt_and_resume_matches_an_uninterrupted_run(photo_folder, tmp_pat
         np.testing.assert_allclose(np.asarray(resumed_slot), np.asarray(straight_slot), atol=1e-6)
 
 
-def test_a_checkpoint_of_another_network_is_refused_in_one_line(photo_folder, tmp_path):
+def test_a_checkpoint_of_another_network_is_refused(photo_folder, tmp_path):
     paths = list_training_images(str(photo_folder))
     first = _training(paths, tmp_path / "run", tiny_builder, num_steps=1)
     list(first.run())

@@ -88,6 +88,26 @@ def test_few_steps_reduce_the_loss_and_write_summaries(photo_folder, tmp_path):
     assert stylized.shape == (1, 24, 40, 3)
 
 
+def test_the_seed_not_the_global_random_state_decides_the_initial_network(photo_folder, tmp_path):
+    import keras
+
+    from tf_style.features import build_feature_extractor
+
+    def builder(layers, *args, **kwargs):  # Random loss network; leaves the global seeds alone.
+        return build_feature_extractor(layers, "vgg19", weights=None, width=1 / 16)
+
+    paths = list_training_images(str(photo_folder))
+    networks = []
+    for index, global_seed in enumerate((1, 2)):
+        keras.utils.set_random_seed(global_seed)
+        expected_next = np.random.rand()
+        keras.utils.set_random_seed(global_seed)
+        networks.append(_training(paths, tmp_path / f"run{index}", builder, seed=4).transform_net)
+        assert np.random.rand() == expected_next  # The caller's global random state is untouched.
+    for one, other in zip(networks[0].weights, networks[1].weights):
+        np.testing.assert_array_equal(np.asarray(one), np.asarray(other))
+
+
 def test_interrupt_and_resume_matches_an_uninterrupted_run(photo_folder, tmp_path):
     paths = list_training_images(str(photo_folder))
     straight = _training(paths, tmp_path / "straight", tiny_builder, num_steps=4)

@@ -99,10 +99,33 @@ def test_config_round_trip_and_keras_file_is_bit_exact(tiny_net, tmp_path):
                                              ({"num_residual_blocks": -1}, "num_residual_blocks"),
                                              ({"stem_stride": 3}, "stem_stride must be 1 or 2"),
                                              ({"output_kernel_size": 4}, "output_kernel_size must be odd"),
-                                             ({"upsampling": "cubic"}, "upsampling must be one of")])
+                                             ({"upsampling": "cubic"}, "upsampling must be one of"),
+                                             ({"seed": -1}, "seed must be a whole number")])
 def test_bad_settings(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         build_transform_net(**kwargs)
+
+
+def test_seed_decides_the_weights_and_leaves_global_random_state_alone():
+    import tensorflow as tf
+
+    def weights(seed):
+        net = build_transform_net(width=0.125, num_residual_blocks=1, seed=seed)
+        return [np.asarray(weight) for weight in net.weights]
+
+    np.random.seed(3)
+    tf.random.set_seed(3)
+    first, numpy_next, tf_next = weights(7), np.random.rand(), float(tf.random.uniform(()))
+    np.random.seed(3)
+    tf.random.set_seed(3)
+    again = weights(7)
+    assert (np.random.rand(), float(tf.random.uniform(()))) == (numpy_next, tf_next)
+    for one, other in zip(first, again):
+        np.testing.assert_array_equal(one, other)
+    other_seed = weights(8)
+    assert not np.array_equal(first[0], other_seed[0])
+    kernels = [weight for weight in first if weight.ndim == 4]
+    assert len({kernel.tobytes() for kernel in kernels if kernel.shape == kernels[4].shape}) > 1  # Not one draw reused.
 
 
 @pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])

@@ -293,8 +293,7 @@ class FastStyleTraining:
         weights = config.vgg_weights or "pretrained"
 
         with self.strategy.scope():
-            keras.utils.set_random_seed(config.seed)
-            self.transform_net = build_transform_net(**MODEL_SIZES[config.model_size])
+            self.transform_net = build_transform_net(**MODEL_SIZES[config.model_size], seed=config.seed)
             # The stylised batch needs both kinds of layers: one pass through the network gives
             # them all. The photos need only the content layers, so they stop early.
             self.loss_extractor = extractor_builder(tuple(dict.fromkeys(self.content_layers + self.style_layers)),

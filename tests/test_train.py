@@ -47,9 +47,11 @@ def test_list_training_images_skips_unreadable_files_with_a_warning(photo_folder
     (photo_folder / "notes.jpg").write_text("not an image")
     (photo_folder / "empty.png").write_bytes(b"")
     (photo_folder / "readme.txt").write_text("ignored: not an image extension")
-    with pytest.warns(UserWarning, match="skipping .*(notes.jpg|empty.png)") as caught:
+    whole = (photo_folder / "photo0.jpg").read_bytes()
+    (photo_folder / "cut.jpg").write_bytes(whole[:len(whole) // 2])  # Header fine, data cut short.
+    with pytest.warns(UserWarning, match="skipping .*(notes.jpg|empty.png|cut.jpg)") as caught:
         paths = list_training_images(str(photo_folder))
-    assert len(caught) == 2
+    assert len(caught) == 3
     assert [os.path.relpath(path, photo_folder) for path in paths] == (
         ["more/small_gray.png"] + [f"photo{i}.jpg" for i in range(4)])
 

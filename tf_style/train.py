@@ -147,8 +147,10 @@ class TrainProgress:
 def list_training_images(folder: str) -> list[str]:
     """The image files in `folder` and its subfolders that can be opened, sorted.
 
-    Files that are not images (or are empty or cut short in their header) are
-    skipped with a warning, not an error.
+    Files that are not images, are empty, or are cut short anywhere are skipped
+    with a warning, not an error: each file is decoded once, at reduced size
+    where the format allows (JPEG), so a file the training pipeline could not
+    decode never reaches it (a folder of nothing else would starve it).
 
     Raises:
         ImageError: the folder is missing or holds no usable image.
@@ -163,7 +165,8 @@ def list_training_images(folder: str) -> list[str]:
     for path in candidates:
         try:
             with Image.open(path) as image:
-                image.verify()
+                image.draft("RGB", (64, 64))  # JPEG: decode at 1/8 size; still reads every byte.
+                image.load()
             usable.append(path)
         except Exception as error:  # Pillow raises many kinds; any of them means "skip it".
             warnings.warn(f"skipping {path}: not a readable image ({type(error).__name__})", stacklevel=2)

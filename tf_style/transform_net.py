@@ -167,12 +167,12 @@ class CropLike(keras.layers.Layer):
         return (image_shape[0], reference_shape[1], reference_shape[2], image_shape[3])
 
 
-def _kernel_initializer(seed):
-    """Keras's default kernel initialiser, seeded when `seed` is not None (a new seed per layer)."""
-    return keras.initializers.GlorotUniform(seed=None if seed is None else next(seed))
+def _kernel_initializer(layer_seeds):
+    """Keras's default kernel initialiser, with the next seed of `layer_seeds` (unseeded if None)."""
+    return keras.initializers.GlorotUniform(seed=None if layer_seeds is None else next(layer_seeds))
 
 
-def _conv_block(x, filters, kernel_size, strides, name, seed, relu=True):
+def _conv_block(x, filters, kernel_size, strides, name, layer_seeds, relu=True):
     """Reflection pad, convolution, instance norm, optional ReLU.
 
     The convolution has no bias: the norm subtracts each channel's mean, so a bias
@@ -182,7 +182,7 @@ def _conv_block(x, filters, kernel_size, strides, name, seed, relu=True):
     """
     x = ReflectionPadding2D(kernel_size // 2, name=f"{name}_pad")(x)
     x = keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="valid", use_bias=False,
-                            kernel_initializer=_kernel_initializer(seed), name=f"{name}_conv")(x)
+                            kernel_initializer=_kernel_initializer(layer_seeds), name=f"{name}_conv")(x)
     x = InstanceNormalization(name=f"{name}_norm")(x)
     return keras.layers.ReLU(name=f"{name}_relu")(x) if relu else x
 

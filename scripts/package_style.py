@@ -31,6 +31,9 @@ _PARITY_IMAGES = flags.DEFINE_string("parity_images", None,
 _NUM_PARITY_IMAGES = flags.DEFINE_integer("num_parity_images", 8, "Photos to use from --parity_images.")
 _OUTPUT_ROOT = flags.DEFINE_string("output_root", "saved_models", "Folder that holds the shipped styles.")
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace a packaged style of the same name.")
+_STARTED_FROM = flags.DEFINE_string("started_from", None,
+                                    "How the network the run fine-tuned (its --init_model) was trained, for the "
+                                    "model card.")
 _MACHINE = flags.DEFINE_string("machine", "the 2-core AMD Zen 4 development CPU",
                                "Where the training ran and the latency is measured, for the model card.")
 
@@ -49,6 +52,13 @@ def _architecture(model_size: str) -> str:
             f"{settings['output_kernel_size']}×{settings['output_kernel_size']} output convolution")
 
 
+def _layers(names: list, weights: list | None) -> str:
+    """"block1_conv1, block5_conv1" or, with per-layer weights, "block1_conv1 ×1, block5_conv1 ×2"."""
+    if weights is None:
+        return ", ".join(names)
+    return ", ".join(f"{name} ×{weight:g}" for name, weight in zip(names, weights))
+
+
 def _model_card(name: str, title: str, manifest: dict, reports: dict, parameters: int) -> str:
     config = manifest["config"]
     losses = manifest["final_losses"]
@@ -59,7 +69,8 @@ def _model_card(name: str, title: str, manifest: dict, reports: dict, parameters
                     f"{parameters:,} parameters"),
         ("Training data", f"{manifest['num_train_images']} photos. {_TRAINING_DATA_TERMS}"),
         ("Loss network", f"`{config['backbone']}`, {config['pooling']} pooling; content "
-                         f"{', '.join(config['content_layers'])}; style {', '.join(config['style_layers'])}"),
+                         f"{_layers(config['content_layers'], config.get('content_layer_weights'))}; style "
+                         f"{_layers(config['style_layers'], config.get('style_layer_weights'))}"),
         ("Weights", f"content {config['content_weight']}, style {config['style_weight']}, "
                     f"TV {config['tv_weight']}; painting at {config['style_scale']}× the crop size"),
         ("Schedule", f"{manifest['steps']} Adam steps, learning rate {config['learning_rate']}, batch "
@@ -69,6 +80,9 @@ def _model_card(name: str, title: str, manifest: dict, reports: dict, parameters
                           f"{session_steps * config['batch_size'] / manifest['session_seconds']:.2f} images/s"
                           + (f" (resumed at step {manifest['resumed_from_step']}: time and speed of the steps "
                              "after it)" if manifest["resumed_from_step"] else "")),
+        *([("Started from", f"`{config['init_model']}` (SHA-256 {manifest['init_model_sha256'][:12]}…)"
+                            + (f": {manifest['started_from']}" if manifest.get("started_from") else ""))]
+          if config.get("init_model") else []),
         ("Final losses", ", ".join(f"{key} {value:.4g}" for key, value in losses.items())),
     ]
     lines = [f"# {name}: {title}", "", "A fast style network trained with this project's `tf-style train`.", "",
@@ -108,6 +122,10 @@ def package_main(argv: list[str]) -> int:
     with open(os.path.join(_RUN_DIR.value, f"{name}.json")) as file:
         manifest = json.load(file)
     manifest.pop("model", None)  # The run's own path: meaningless beside the shipped files.
+    if manifest["config"].get("init_model"):
+        manifest["config"]["init_model"] = os.path.basename(manifest["config"]["init_model"])
+        if _STARTED_FROM.value:
+            manifest["started_from"] = _STARTED_FROM.value
     output_dir = os.path.join(_OUTPUT_ROOT.value, name)
     if os.path.exists(output_dir) and not _OVERWRITE.value:
         raise OutputError(f"{output_dir} exists (pass --overwrite to replace it)")

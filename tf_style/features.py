@@ -43,6 +43,21 @@ def resolve_layer_name(name: str, architecture: str = "vgg19") -> str:
     return cleaned
 
 
+def resolve_layer_weights(layers: Sequence[str], weights: Sequence[float] | None,
+                          architecture: str = "vgg19") -> dict[str, float]:
+    """{Keras layer name: weight} for a loss's layers; equal weights when `weights` is None.
+
+    Paper names are resolved; a layer named twice (say ``conv1_1`` and
+    ``block1_conv1``) gets the sum of its weights.
+    """
+    weights = weights if weights is not None else [1.0] * len(layers)
+    resolved: dict[str, float] = {}
+    for name, weight in zip(layers, weights):
+        key = resolve_layer_name(name, architecture)
+        resolved[key] = resolved.get(key, 0.0) + float(weight)
+    return resolved
+
+
 @keras.saving.register_keras_serializable(package="tf_style")
 class VGGPreprocessing(keras.layers.Layer):
     """RGB in [0, 1] -> Caffe input: BGR in 0-255 minus the per-channel mean."""

@@ -127,10 +127,10 @@ class ImageOptimization:
                 weights=config.vgg_weights or "pretrained", precision=config.precision)
         self.extractor = extractor
         architecture = "vgg16" if extractor.backbone == "vgg16_hed" else "vgg19"
-        self.content_layer_weights = _layer_weights(config.content_layers, config.content_layer_weights,
-                                                    architecture)
-        self.style_layer_weights = _layer_weights(config.style_layers, config.style_layer_weights,
-                                                  architecture)
+        self.content_layer_weights = features_lib.resolve_layer_weights(
+            config.content_layers, config.content_layer_weights, architecture)
+        self.style_layer_weights = features_lib.resolve_layer_weights(
+            config.style_layers, config.style_layer_weights, architecture)
         available = set(extractor.output.keys()) if isinstance(extractor.output, dict) else set()
         missing = (set(self.content_layer_weights) | set(self.style_layer_weights)) - available
         if missing:
@@ -380,16 +380,6 @@ def _check_image(image, role: str) -> np.ndarray:
     if array.ndim != 3 or array.shape[-1] != 3 or min(array.shape[:2]) < 1:
         raise ImageError(f"{role} must be an (height, width, 3) RGB array, got shape {array.shape}")
     return array.astype(np.float32, copy=False)
-
-
-def _layer_weights(layers, weights, architecture) -> dict:
-    """{keras layer name: weight}, paper names resolved; equal weights when none are given."""
-    weights = weights if weights is not None else [1.0] * len(layers)
-    resolved: dict = {}
-    for name, weight in zip(layers, weights):
-        key = features_lib.resolve_layer_name(name, architecture)
-        resolved[key] = resolved.get(key, 0.0) + float(weight)
-    return resolved
 
 
 def _scale_sizes(shape, max_size: int, scales: int, min_side: int) -> list:

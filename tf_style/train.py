@@ -32,11 +32,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tf_style import losses
+from tf_style import export, losses
 from tf_style.backbones import BACKBONES, POOLINGS
-from tf_style.config import DEFAULT_STYLE_LAYERS, check_choice, check_finite
+from tf_style.config import DEFAULT_STYLE_LAYERS, check_choice, check_finite, check_layer_weights
 from tf_style.errors import ConfigError, ImageError, ModelError
-from tf_style.features import PRECISIONS, build_feature_extractor, resolve_layer_name
+from tf_style.features import PRECISIONS, build_feature_extractor, resolve_layer_weights
 from tf_style.images import resize_image
 from tf_style.transform_net import MODEL_SIZES, build_transform_net
 
@@ -60,6 +60,8 @@ class TrainConfig:
         pooling: "avg" or "max" pooling in the loss network.
         model_size: A preset of ``transform_net.MODEL_SIZES``: "mobile" or "classic".
         content_layers / style_layers: Loss-network layers (Keras or paper names).
+        content_layer_weights / style_layer_weights: One positive weight per layer;
+            None for equal. Normalised to sum 1, as in image optimisation.
         content_weight, style_weight, tv_weight: Loss weights (normalised as in image optimisation).
         style_scale: The painting is resized so its longer side is this times `crop_size`.
         crop_size: Side of the square training crops, in pixels.
@@ -67,6 +69,10 @@ class TrainConfig:
         num_steps: Optimiser steps.
         learning_rate: Adam's step size.
         seed: Seeds the network's initialisation and the photo stream.
+        init_model: A trained transform net (``.keras``) to start from instead of
+            the seeded random weights, to fine-tune it (under other weights or
+            layers, say); it must be a ``model_size`` network. A resumed
+            checkpoint takes precedence.
         precision: "float32" or "bfloat16" mixed precision in the loss network.
         checkpoint_every: Steps between checkpoints.
         log_every: Steps between TensorBoard scalars.
@@ -79,6 +85,8 @@ class TrainConfig:
     model_size: str = "mobile"
     content_layers: tuple[str, ...] = DEFAULT_TRAIN_CONTENT_LAYERS
     style_layers: tuple[str, ...] = DEFAULT_TRAIN_STYLE_LAYERS
+    content_layer_weights: tuple[float, ...] | None = None
+    style_layer_weights: tuple[float, ...] | None = None
     content_weight: float = 1.0
     style_weight: float = 16.0
     tv_weight: float = 10.0
@@ -88,14 +96,17 @@ class TrainConfig:
     num_steps: int = 1000
     learning_rate: float = 2e-3
     seed: int = 0
+    init_model: str | None = None
     precision: str = "float32"
     checkpoint_every: int = 100
     log_every: int = 10
     sample_every: int = 100
 
     def __post_init__(self):
-        for field in ("content_layers", "style_layers"):
-            object.__setattr__(self, field, tuple(getattr(self, field)))
+        for field in ("content_layers", "style_layers", "content_layer_weights", "style_layer_weights"):
+            value = getattr(self, field)
+            if value is not None:
+                object.__setattr__(self, field, tuple(value))
         check_choice("backbone", self.backbone, BACKBONES)
         check_choice("pooling", self.pooling, POOLINGS)
         check_choice("model_size", self.model_size, tuple(MODEL_SIZES))
@@ -104,6 +115,8 @@ class TrainConfig:
             raise ConfigError("vgg_weights is for the vgg19 backbone only")
         if not self.content_layers or not self.style_layers:
             raise ConfigError("content_layers and style_layers must each name at least one layer")
+        check_layer_weights("content_layer_weights", self.content_layer_weights, self.content_layers)
+        check_layer_weights("style_layer_weights", self.style_layer_weights, self.style_layers)
         check_finite("content_weight", self.content_weight, allow_zero=True)
         check_finite("tv_weight", self.tv_weight, allow_zero=True)
         for name in ("style_weight", "style_scale", "learning_rate"):
@@ -240,6 +253,13 @@ def _network_fits_checkpoint(network: keras.Model, path: str) -> bool:
     return fits
 
 
+def _architecture(network: keras.Model) -> list:
+    """Each layer's name, kind, settings and weight shapes: what decides whether weights carry over."""
+    return [(layer.name, type(layer).__name__,
+             {key: value for key, value in layer.get_config().items() if not key.endswith("initializer")},
+             [tuple(weight.shape) for weight in layer.weights]) for layer in network.layers]
+
+
 def _restores(checkpoint: tf.train.Checkpoint, path: str) -> bool:
     try:
         checkpoint.restore(path).expect_partial().assert_existing_objects_matched()
@@ -281,8 +301,11 @@ class FastStyleTraining:
 
         Raises:
             ConfigError: a bad layer name, or a batch that does not split over the devices.
-            ModelError: `output_dir` holds a checkpoint of a different network.
+            ModelError: `output_dir` holds a checkpoint of a different network, or
+                `init_model` is unreadable or not a `model_size` network.
         """
+        # Read first: a bad file is reported before the loss network is built.
+        initial_network = export.load_keras_model(config.init_model) if config.init_model else None
         self.config = config
         self.output_dir = output_dir
         self.image_paths = list(image_paths)
@@ -291,8 +314,12 @@ class FastStyleTraining:
         if config.batch_size % replicas:
             raise ConfigError(f"batch_size {config.batch_size} does not split over {replicas} devices")
         architecture = "vgg16" if config.backbone == "vgg16_hed" else "vgg19"
-        self.content_layers = [resolve_layer_name(name, architecture) for name in config.content_layers]
-        self.style_layers = [resolve_layer_name(name, architecture) for name in config.style_layers]
+        self.content_layer_weights = resolve_layer_weights(config.content_layers, config.content_layer_weights,
+                                                           architecture)
+        self.style_layer_weights = resolve_layer_weights(config.style_layers, config.style_layer_weights,
+                                                         architecture)
+        self.content_layers = list(self.content_layer_weights)
+        self.style_layers = list(self.style_layer_weights)
         weights = config.vgg_weights or "pretrained"
 
         with self.strategy.scope():
@@ -331,8 +358,17 @@ class FastStyleTraining:
                 raise ModelError(f"the checkpoint {latest} does not fit this network (saved by other settings or "
                                  "another version of tf_style): use a new output folder")
             self.checkpoint.restore(latest).assert_existing_objects_matched()
+        elif initial_network is not None:
+            self._start_from(initial_network, config.init_model)
         self.sample_image = sample_image
         self._train_step = None
+
+    def _start_from(self, source: keras.Model, path: str) -> None:
+        """Copies the weights of `source`, loaded from `path` (raises ModelError if they do not fit)."""
+        if _architecture(source) != _architecture(self.transform_net):
+            raise ModelError(f"init_model {path} is not a {self.config.model_size} network of this version of "
+                             "tf_style: pass its --model_size, or start without it")
+        self.transform_net.set_weights(source.get_weights())
 
     @property
     def resumed_step(self) -> int:
@@ -347,10 +383,10 @@ class FastStyleTraining:
         photo_content = self.content_extractor(content_images)
         content_loss = losses.weighted_layer_sum(
             {name: losses.content_loss(stylized_features[name], tf.stop_gradient(photo_content[name]))
-             for name in self.content_layers}, dict.fromkeys(self.content_layers, 1.0))
+             for name in self.content_layers}, self.content_layer_weights)
         style_loss = losses.weighted_layer_sum(
             {name: losses.style_layer_loss(stylized_features[name], self.target_grams[name])
-             for name in self.style_layers}, dict.fromkeys(self.style_layers, 1.0))
+             for name in self.style_layers}, self.style_layer_weights)
         tv_loss = losses.tv_loss(stylized_images)
         total_loss = (config.content_weight * content_loss + config.style_weight * style_loss
                       + config.tv_weight * tv_loss)

@@ -17,8 +17,9 @@ import warnings
 
 from absl import app, flags
 
+from tf_style import inference
 from tf_style import train as train_lib
-from tf_style.backbones import BACKBONES, POOLINGS
+from tf_style.backbones import BACKBONES, POOLINGS, file_sha256
 from tf_style.cli.common import check_no_arguments, exit_with_status, parse_layers, versions, write_json
 from tf_style.errors import ConfigError, OutputError
 from tf_style.features import PRECISIONS
@@ -41,9 +42,11 @@ _BACKBONE = flags.DEFINE_enum("backbone", _DEFAULTS.backbone, BACKBONES,
 _VGG_WEIGHTS = flags.DEFINE_string("vgg_weights", None, "Local VGG19 notop .h5 file (no download).")
 _POOLING = flags.DEFINE_enum("pooling", _DEFAULTS.pooling, POOLINGS, "Pooling in the loss network.")
 _CONTENT_LAYERS = flags.DEFINE_list("content_layers", list(_DEFAULTS.content_layers),
-                                    "Content layers of the loss network (Keras or paper names).")
+                                    "Content layers of the loss network (Keras or paper names), each with an "
+                                    "optional weight, e.g. block2_conv2 or conv2_2:1,conv3_2:0.5.")
 _STYLE_LAYERS = flags.DEFINE_list("style_layers", list(_DEFAULTS.style_layers),
-                                  "Style layers of the loss network (Keras or paper names).")
+                                  "Style layers of the loss network, with optional per-layer weights, e.g. "
+                                  "conv1_1,conv2_1,conv3_1,conv4_1,conv5_1:2.")
 _CONTENT_WEIGHT = flags.DEFINE_float("content_weight", _DEFAULTS.content_weight, "Weight of the content loss.")
 _STYLE_WEIGHT = flags.DEFINE_float("style_weight", _DEFAULTS.style_weight, "Weight of the style loss.")
 _TV_WEIGHT = flags.DEFINE_float("tv_weight", _DEFAULTS.tv_weight, "Weight of the total-variation loss.")
@@ -56,6 +59,10 @@ _BATCH_SIZE = flags.DEFINE_integer("batch_size", _DEFAULTS.batch_size, "Photos p
 _NUM_STEPS = flags.DEFINE_integer("num_steps", _DEFAULTS.num_steps, "Training steps.", lower_bound=1)
 _LEARNING_RATE = flags.DEFINE_float("learning_rate", _DEFAULTS.learning_rate, "Adam's step size.")
 _SEED = flags.DEFINE_integer("seed", _DEFAULTS.seed, "Seeds the initial network and the photo stream.")
+_INIT_MODEL = flags.DEFINE_string("init_model", None,
+                                  "Fine-tune this trained network instead of starting from random weights: a "
+                                  ".keras file or a shipped style's name (for example starry_night). It must "
+                                  "be a --model_size network.")
 _PRECISION = flags.DEFINE_enum("precision", _DEFAULTS.precision, PRECISIONS,
                                "bfloat16: mixed precision in the loss network.")
 _CHECKPOINT_EVERY = flags.DEFINE_integer("checkpoint_every", _DEFAULTS.checkpoint_every,
@@ -74,16 +81,16 @@ _RESUMABLE_CHANGES = ("num_steps", "checkpoint_every", "log_every", "sample_ever
 
 def config_from_flags() -> train_lib.TrainConfig:
     """The `TrainConfig` the flags describe (validated)."""
-    content_layers, content_weights = parse_layers(_CONTENT_LAYERS.value, "content_layers")
-    style_layers, style_weights = parse_layers(_STYLE_LAYERS.value, "style_layers")
-    if content_weights or style_weights:
-        raise ConfigError("per-layer weights are not supported by train; list layer names only")
+    content_layers, content_layer_weights = parse_layers(_CONTENT_LAYERS.value, "content_layers")
+    style_layers, style_layer_weights = parse_layers(_STYLE_LAYERS.value, "style_layers")
     return train_lib.TrainConfig(
         backbone=_BACKBONE.value, vgg_weights=_VGG_WEIGHTS.value, pooling=_POOLING.value,
-        model_size=_MODEL_SIZE.value, content_layers=content_layers, style_layers=style_layers,
+        model_size=_MODEL_SIZE.value, content_layers=content_layers,
+        content_layer_weights=content_layer_weights, style_layers=style_layers, style_layer_weights=style_layer_weights,
         content_weight=_CONTENT_WEIGHT.value, style_weight=_STYLE_WEIGHT.value, tv_weight=_TV_WEIGHT.value,
         style_scale=_STYLE_SCALE.value, crop_size=_CROP_SIZE.value, batch_size=_BATCH_SIZE.value,
         num_steps=_NUM_STEPS.value, learning_rate=_LEARNING_RATE.value, seed=_SEED.value,
+        init_model=inference.resolve_model_path(_INIT_MODEL.value, "keras") if _INIT_MODEL.value else None,
         precision=_PRECISION.value, checkpoint_every=_CHECKPOINT_EVERY.value, log_every=_LOG_EVERY.value,
         sample_every=_SAMPLE_EVERY.value)
 
@@ -153,6 +160,10 @@ def train_main(argv: list[str]) -> int:
             raise OutputError(f"{path} exists: this run has finished (pass --overwrite to train again "
                               "or extend it with a larger --num_steps)")
     check_resumable(config_path, config)
+    # The file may change later (a fine-tuned style replacing its starting point): record what was read.
+    init_model_sha256 = None
+    if config.init_model and os.path.isfile(config.init_model):
+        init_model_sha256 = file_sha256(config.init_model)
     # Builds the networks and checks the layers before anything is written.
     training = train_lib.FastStyleTraining(style_image, image_paths, config, output_dir,
                                            strategy=strategy)
@@ -212,6 +223,7 @@ def train_main(argv: list[str]) -> int:
         "num_train_images": len(image_paths),
         "config": config.to_dict(),
         "weights_sha256": training.loss_extractor.weights_sha256,
+        "init_model_sha256": init_model_sha256,
         "parameters": training.transform_net.count_params(),
         "devices": training.strategy.num_replicas_in_sync,
         "resumed_from_step": start_step,

@@ -47,7 +47,7 @@ def test_rosenbrock():
     for _ in range(80):
         optimizer.step()
     np.testing.assert_allclose(x.numpy(), [1.0, 1.0], atol=1e-3)
-    assert optimizer.step.experimental_get_tracing_count() == 1
+    assert optimizer.tracing_count() == 1
 
 
 def test_history_is_kept_between_calls_and_beats_restarting():

@@ -233,7 +233,7 @@ class ImageOptimization:
                 _, losses = lbfgs.step()
                 return losses
 
-            lbfgs_step.tracing_count = lbfgs.step.experimental_get_tracing_count
+            lbfgs_step.tracing_count = lbfgs.tracing_count
             return lbfgs_step, "current"
 
         optimizer = keras.optimizers.Adam(learning_rate=config.step_size, beta_1=0.99,

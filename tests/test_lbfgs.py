@@ -107,3 +107,19 @@ def test_bounds_keep_every_iterate_in_the_box_and_find_the_constrained_minimum()
     assert np.abs(gradient[inside]).max(initial=0.0) < 1e-3
     assert (gradient[x.numpy() <= 1e-4] >= -1e-3).all() and (gradient[x.numpy() >= 1 - 1e-4] <= 1e-3).all()
     assert (~inside).any()  # The minimum does sit on the box's edge.
+
+
+def test_failed_line_search_keeps_the_point_and_reports_its_losses():
+    x = tf.Variable([2.0, 1.0])
+
+    def value_and_gradient(v):  # Finite only at the start: every trial point fails.
+        at_start = tf.reduce_all(tf.equal(v, [2.0, 1.0]))
+        loss = tf.where(at_start, tf.reduce_sum(v ** 2), float("nan"))
+        return loss, 2.0 * v, {"loss": loss}
+
+    optimizer = LBFGS(x, value_and_gradient, max_line_search=3)
+    loss, aux = optimizer.step()
+    assert float(loss) == pytest.approx(5.0) and float(aux["loss"]) == pytest.approx(5.0)
+    np.testing.assert_array_equal(x.numpy(), [2.0, 1.0])
+    assert int(optimizer.evaluations) == 1 + 4  # The start, then the first trial and 3 halvings.
+    assert int(optimizer.num_pairs) == 0

@@ -8,8 +8,9 @@ images'. The story, top to bottom:
 2. At each scale, `_targets` computes the content features and the blended style
    Gram matrices once.
 3. `_losses` is the objective (see `tf_style.losses` for the normalisation).
-4. One compiled step (`tf.function`, optionally XLA) does gradient and update:
-   Adam with clipping to [0, 1], or an L-BFGS iteration whose history persists
+4. One compiled function (`tf.function`, optionally XLA) gives the loss and the
+   picture's gradient; a step updates the picture with it: Adam with clipping to
+   [0, 1] (one compiled step), or an L-BFGS iteration whose history persists
    between steps (`tf_style.lbfgs`).
 5. `run` yields a `Progress` after every step; it never writes files. The
    caller decides what to show and save, and may stop at any time and call
@@ -213,8 +214,7 @@ class ImageOptimization:
         """Returns a compiled function doing one optimiser step on `image`; it returns the losses."""
         config = self.config
 
-        # Its own tf.function: the L-BFGS iteration calls it from three places, and this way the
-        # network is traced once. XLA compiles this part only: compiling the whole L-BFGS
+        # Its own tf.function, so that XLA compiles this part only: compiling the whole L-BFGS
         # iteration, with its data-dependent loops, recompiles again and again.
         @tf.function(jit_compile=config.xla)
         def value_and_gradient(x):

@@ -14,8 +14,8 @@ The direction, a trial point and the update are three compiled functions, and
 the line search between them is a Python loop. The network sits in one of them
 only, so it is traced and optimised once; as one compiled iteration (which
 calls the network at its first point and from inside the line search) it was
-optimised as a graph three times as large, which added about 1.3 s to the start
-of a run at 256 px on 2 cores.
+optimised as a graph three times as large, which added about 0.8 s to the first
+step of a 256 px run on 2 cores.
 """
 
 from __future__ import annotations

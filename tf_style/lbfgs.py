@@ -137,6 +137,7 @@ class LBFGS:
         trial = self._project(x + step_length * direction)
         self.evaluations.assign_add(1)
         loss, gradient, aux = self._value_and_gradient(trial)
+        # Armijo on the step actually taken (projection may shorten it): f(x + s) <= f(x) + c g.s
         decrease = _ARMIJO * tf.reduce_sum(self.gradient * (trial - x))
         accepted = tf.math.is_finite(loss) & (loss <= self.loss + decrease) & (decrease < 0.0)
         return trial, loss, gradient, aux, accepted

@@ -92,6 +92,28 @@ def test_recolored_content_init_has_the_paintings_colours(photo, painting, tiny_
     assert np.abs(flat @ solution - start.reshape(-1, 3)).max() < 1e-4
 
 
+def test_init_noise_adds_seeded_gaussian_noise_of_the_given_spread(photo, painting, tiny_extractor):
+    def start(**changes):
+        optimization = ImageOptimization(photo, [painting], FAST.replace(init="content", **changes), tiny_extractor)
+        return optimization._initial_image(photo.shape[:2], photo)
+
+    mid_grey = np.full_like(photo, 0.5)  # Far from 0 and 1, so that clipping leaves the noise alone.
+    optimization = ImageOptimization(mid_grey, [painting], FAST.replace(init="content", init_noise=0.1),
+                                     tiny_extractor)
+    noise = optimization._initial_image(photo.shape[:2], mid_grey) - 0.5
+    assert abs(noise.mean()) < 0.01 and noise.std() == pytest.approx(0.1, rel=0.05)
+    np.testing.assert_array_equal(start(init_noise=0.0), photo)
+    noisy = start(init_noise=0.2, seed=4)
+    assert noisy.min() >= 0.0 and noisy.max() <= 1.0
+    np.testing.assert_array_equal(noisy, start(init_noise=0.2, seed=4))
+    assert np.abs(noisy - start(init_noise=0.2, seed=5)).mean() > 0.05
+
+
+def test_negative_init_noise_is_refused():
+    with pytest.raises(ConfigError, match="init_noise must be >= 0"):
+        FAST.replace(init_noise=-0.1)
+
+
 def test_max_seconds_stops_early_and_keeps_best(photo, painting, tiny_extractor):
     _, progress, result = _run(photo, painting, tiny_extractor, num_steps=10_000, max_seconds=2.0)
     assert result.stop_reason == "max_seconds"

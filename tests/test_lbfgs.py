@@ -71,6 +71,43 @@ def test_history_is_kept_between_calls_and_beats_restarting():
     assert float(kept_loss) < 0.2 * float(restarted_loss)
 
 
+def _two_loop_direction(pairs, gradient):
+    """-H g by the textbook two-loop recursion (Nocedal & Wright, Algorithm 7.4), in NumPy."""
+    q = gradient.astype(np.float64)
+    alphas = []
+    for s, y in reversed(pairs):  # Newest first.
+        alpha = (s @ q) / (s @ y)
+        q = q - alpha * y
+        alphas.append(alpha)
+    s, y = pairs[-1]
+    r = q * (s @ y) / (y @ y)
+    for (s, y), alpha in zip(pairs, reversed(alphas)):  # Oldest first.
+        beta = (y @ r) / (s @ y)
+        r = r + s * (alpha - beta)
+    return -r
+
+
+def test_direction_equals_the_two_loop_recursion_also_after_the_memory_wraps():
+    rng = np.random.default_rng(3)
+    basis, _ = np.linalg.qr(rng.normal(size=(30, 30)))
+    matrix = ((basis * np.logspace(0, 2, 30)) @ basis.T).astype(np.float32)
+    function = _quadratic(matrix, rng.normal(size=30).astype(np.float32))
+    x = tf.Variable(np.zeros(30, np.float32))
+    optimizer = LBFGS(x, function, memory=4)
+    gradient = rng.normal(size=30).astype(np.float32)
+    assert np.array_equal(optimizer._direction(tf.constant(gradient)).numpy(), -gradient)  # No pairs yet.
+    for iteration in range(7):  # Past the memory of 4: the ring buffer wraps.
+        optimizer.step()
+        count, newest = int(optimizer.num_pairs), int(optimizer.newest)
+        order = [(newest - count + 1 + k) % 4 for k in range(count)]
+        pairs = [(optimizer.s_history[i].numpy().astype(np.float64), optimizer.y_history[i].numpy().astype(np.float64))
+                 for i in order]
+        expected = _two_loop_direction(pairs, gradient)
+        got = optimizer._direction(tf.constant(gradient)).numpy()
+        assert np.abs(got - expected).max() <= 1e-4 * np.abs(expected).max(), iteration
+    assert count == 4
+
+
 def test_rejects_non_finite_trial_points():
     x = tf.Variable([2.0])
 
@@ -123,3 +160,19 @@ def test_failed_line_search_keeps_the_point_and_reports_its_losses():
     np.testing.assert_array_equal(x.numpy(), [2.0, 1.0])
     assert int(optimizer.evaluations) == 1 + 4  # The start, then the first trial and 3 halvings.
     assert int(optimizer.num_pairs) == 0
+
+
+def test_gradient_steps_grow_while_the_loss_curves_downward():
+    # f = sum(-x^2 + x^4 / 4) is concave near 0, so the first curvature pairs have s.y < 0 and
+    # are rejected; the steps must still grow, or the method creeps (0.01 per iteration here).
+    def value_and_gradient(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(-tf.square(x) + x ** 4 / 4.0)
+        return loss, tape.gradient(loss, x), {}
+
+    x = tf.Variable(np.full(100, 0.01, np.float32))
+    optimizer = LBFGS(x, value_and_gradient)
+    for _ in range(10):
+        optimizer.step()
+    np.testing.assert_allclose(x.numpy(), np.sqrt(2.0), atol=1e-3)

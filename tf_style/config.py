@@ -58,7 +58,9 @@ class StylizeConfig:
             path of an image. Starting in the painting's colours reaches the Adam
             baseline's closeness to the style in half the steps the photo needs
             (see the README's benchmark).
-        seed: Seeds the noise initialisation; same seed, same picture.
+        init_noise: Standard deviation of Gaussian noise added to the starting
+            picture (in [0, 1] units, then clipped); 0 adds none.
+        seed: Seeds the noise (``init="noise"`` and `init_noise`); same seed, same picture.
         scales: Coarse-to-fine levels: 3 optimises at 1/4, 1/2 and full size,
             each warm-started from the last.
         precision: "float32", or "bfloat16" mixed precision (faster on CPUs
@@ -90,6 +92,7 @@ class StylizeConfig:
     lbfgs_memory: int = 10
     adam_epsilon: float = 1e-8
     init: str = "recolored_content"
+    init_noise: float = 0.0
     seed: int = 0
     scales: int = 1
     precision: str = "float32"
@@ -110,7 +113,7 @@ class StylizeConfig:
         check_choice("preserve_colors", self.preserve_colors, COLOR_MODES)
         if self.vgg_weights is not None and self.backbone != "vgg19":
             raise ConfigError("vgg_weights is for the vgg19 backbone only")
-        for name in ("content_weight", "tv_weight"):
+        for name in ("content_weight", "tv_weight", "init_noise"):
             check_finite(name, getattr(self, name), allow_zero=True)
         for name in ("style_weight", "style_scale"):
             check_finite(name, getattr(self, name), allow_zero=False)

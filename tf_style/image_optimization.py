@@ -193,6 +193,15 @@ class ImageOptimization:
     # Initialisation ----------------------------------------------------------
 
     def _initial_image(self, size, content):
+        image = self._initial_picture(size, content)
+        if self.config.init_noise > 0:
+            # Its own stream, so that init="noise" with init_noise does not reuse the same draws.
+            rng = np.random.default_rng([self.config.seed, 1])
+            noise = rng.standard_normal(image.shape).astype(np.float32) * self.config.init_noise
+            image = np.clip(image + noise, 0.0, 1.0)
+        return image
+
+    def _initial_picture(self, size, content):
         init = self.config.init
         if init == "content":
             return content
@@ -215,8 +224,10 @@ class ImageOptimization:
         config = self.config
 
         # Its own tf.function, so that XLA compiles this part only: compiling the whole L-BFGS
-        # iteration, with its data-dependent loops, recompiles again and again.
-        @tf.function(jit_compile=config.xla)
+        # iteration, with its data-dependent loops, recompiles again and again. It has no
+        # Python control flow on tensors, so AutoGraph is off (converting the source of the
+        # losses it calls took about 0.25 s of the first step).
+        @tf.function(jit_compile=config.xla, autograph=False)
         def value_and_gradient(x):
             # Only the picture's gradient: recording the network's (trainable) kernels would
             # make the tape keep what a kernel gradient needs.

@@ -53,6 +53,9 @@ _LBFGS_MEMORY = flags.DEFINE_integer("lbfgs_memory", _DEFAULTS.lbfgs_memory,
 _INIT = flags.DEFINE_string("init", _DEFAULTS.init,
                             "Starting picture: recolored_content (the photo in the painting's colours), "
                             "content, noise, style, or an image path.")
+_INIT_NOISE = flags.DEFINE_float("init_noise", _DEFAULTS.init_noise,
+                                 "Standard deviation of Gaussian noise added to the starting picture "
+                                 "(pixel values in [0, 1]; 0: none).", lower_bound=0.0)
 _SEED = flags.DEFINE_integer("seed", _DEFAULTS.seed, "Random seed (same seed, same picture).")
 _SCALES = flags.DEFINE_integer("scales", _DEFAULTS.scales,
                                "Coarse-to-fine levels (3: 1/4, 1/2, full size).", lower_bound=1)
@@ -96,7 +99,8 @@ def config_from_flags() -> config_lib.StylizeConfig:
         content_weight=_CONTENT_WEIGHT.value, style_weight=_STYLE_WEIGHT.value, tv_weight=_TV_WEIGHT.value,
         style_blend=style_blend, style_scale=_STYLE_SCALE.value, max_size=_MAX_SIZE.value,
         num_steps=_NUM_STEPS.value, optimizer=_OPTIMIZER.value, learning_rate=_LEARNING_RATE.value,
-        lbfgs_memory=_LBFGS_MEMORY.value, init=_INIT.value, seed=_SEED.value, scales=_SCALES.value,
+        lbfgs_memory=_LBFGS_MEMORY.value, init=_INIT.value, init_noise=_INIT_NOISE.value,
+        seed=_SEED.value, scales=_SCALES.value,
         precision=_PRECISION.value,
         xla=_XLA.value, max_seconds=_MAX_SECONDS.value, preserve_colors=_PRESERVE_COLORS.value)
 

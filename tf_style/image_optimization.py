@@ -193,7 +193,8 @@ class ImageOptimization:
     # Initialisation ----------------------------------------------------------
 
     def _initial_image(self, size, content):
-        image = self._initial_picture(size, content)
+        """The starting picture (H, W, 3) in [0, 1]: the one `config.init` names, plus `init_noise`."""
+        image = self._init_image(size, content)
         if self.config.init_noise > 0:
             # Its own stream, so that init="noise" with init_noise does not reuse the same draws.
             rng = np.random.default_rng([self.config.seed, 1])
@@ -201,7 +202,8 @@ class ImageOptimization:
             image = np.clip(image + noise, 0.0, 1.0)
         return image
 
-    def _initial_picture(self, size, content):
+    def _init_image(self, size, content):
+        """The picture `config.init` names, at `size`, before any noise."""
         init = self.config.init
         if init == "content":
             return content

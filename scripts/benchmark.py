@@ -74,6 +74,7 @@ CANDIDATES = {
     "default": {},
     "lbfgs_content_init": {"init": "content"},
     "lbfgs_memory20": {"lbfgs_memory": 20},
+    "lbfgs_scalar": {"lbfgs_scaling": "scalar"},
     "lbfgs_init_noise": {"init_noise": 0.1},
     "lbfgs_xla": {"xla": True},
     "lbfgs_scales2": {"scales": 2},

@@ -72,13 +72,14 @@ def test_flags_reach_the_config(pair, tmp_path, capsys):
     status, _, err = _cli(capsys, content_image=content, style_image=[style, style], style_blend=["2", "1"],
                           style_layers=["conv1_1:0.5", "relu2_1"], content_layers=["conv4_2"],
                           optimizer="adam", learning_rate=0.05, preserve_colors="luminance", seed=3,
-                          init="noise", init_noise=0.05, lbfgs_memory=7, output_image=output, **FAST)
+                          init="noise", init_noise=0.05, lbfgs_memory=7, lbfgs_scaling="scalar",
+                          output_image=output, **FAST)
     assert status == 0, err
     config = json.loads(open(tmp_path / "out.json").read())["config"]
     assert config["style_blend"] == [2.0, 1.0] and config["style_layers"] == ["conv1_1", "relu2_1"]
     assert config["style_layer_weights"] == [0.5, 1.0] and config["learning_rate"] == 0.05
     assert config["preserve_colors"] == "luminance" and config["init"] == "noise" and config["seed"] == 3
-    assert config["lbfgs_memory"] == 7 and config["init_noise"] == 0.05
+    assert config["lbfgs_memory"] == 7 and config["init_noise"] == 0.05 and config["lbfgs_scaling"] == "scalar"
     assert images.load_image(output).shape == (36, 48, 3)
 
 

@@ -20,10 +20,11 @@ def _run(photo, painting, extractor, **changes):
     return optimization, progress, optimization.result()
 
 
-@pytest.mark.parametrize("optimizer, learning_rate", [("lbfgs", None), ("adam", None)])
-def test_loss_falls_and_step_traces_once(photo, painting, tiny_extractor, optimizer, learning_rate):
+@pytest.mark.parametrize("optimizer, lbfgs_scaling",
+                         [("lbfgs", "diagonal"), ("lbfgs", "scalar"), ("adam", "diagonal")])
+def test_loss_falls_and_step_traces_once(photo, painting, tiny_extractor, optimizer, lbfgs_scaling):
     optimization, progress, result = _run(photo, painting, tiny_extractor, optimizer=optimizer,
-                                          learning_rate=learning_rate, num_steps=15)
+                                          lbfgs_scaling=lbfgs_scaling, num_steps=15)
     totals = [p.losses["total_loss"] for p in progress]
     assert totals[-1] < 0.6 * totals[0]
     assert result.losses["total_loss"] <= min(totals) + 1e-6
@@ -197,6 +198,7 @@ def test_bad_image_arrays(painting, tiny_extractor):
     ({"style_layer_weights": (1.0, -2.0, 1, 1, 1)}, "style_layer_weights must be > 0"),
     ({"style_layer_weights": (1.0,)}, "has 1 values for 5 layers"),
     ({"optimizer": "sgd"}, "optimizer must be one of lbfgs, adam"),
+    ({"lbfgs_scaling": "identity"}, "lbfgs_scaling must be one of diagonal, scalar, got 'identity'"),
     ({"init": "/no/such/start.png"}, "init must be one of"),
     ({"max_seconds": 0}, "max_seconds must be > 0"),
     ({"style_layers": ()}, "style_layers must name at least one layer"),

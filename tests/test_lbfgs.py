@@ -71,8 +71,9 @@ def test_history_is_kept_between_calls_and_beats_restarting():
     assert float(kept_loss) < 0.2 * float(restarted_loss)
 
 
-def _two_loop_direction(pairs, gradient):
-    """-H g by the textbook two-loop recursion (Nocedal & Wright, Algorithm 7.4), in NumPy."""
+def _two_loop_direction(pairs, gradient, scaling):
+    """-H g by the textbook two-loop recursion (Nocedal & Wright, Algorithm 7.4), in NumPy,
+    with H0 = gamma diag(scaling)."""
     q = gradient.astype(np.float64)
     alphas = []
     for s, y in reversed(pairs):  # Newest first.
@@ -80,29 +81,32 @@ def _two_loop_direction(pairs, gradient):
         q = q - alpha * y
         alphas.append(alpha)
     s, y = pairs[-1]
-    r = q * (s @ y) / (y @ y)
+    r = scaling * q * (s @ y) / (y @ (scaling * y))
     for (s, y), alpha in zip(pairs, reversed(alphas)):  # Oldest first.
         beta = (y @ r) / (s @ y)
         r = r + s * (alpha - beta)
     return -r
 
 
-def test_direction_equals_the_two_loop_recursion_also_after_the_memory_wraps():
+@pytest.mark.parametrize("scaling", ["scalar", "diagonal"])
+def test_direction_equals_the_two_loop_recursion_also_after_the_memory_wraps(scaling):
     rng = np.random.default_rng(3)
     basis, _ = np.linalg.qr(rng.normal(size=(30, 30)))
     matrix = ((basis * np.logspace(0, 2, 30)) @ basis.T).astype(np.float32)
     function = _quadratic(matrix, rng.normal(size=30).astype(np.float32))
     x = tf.Variable(np.zeros(30, np.float32))
-    optimizer = LBFGS(x, function, memory=4)
+    optimizer = LBFGS(x, function, memory=4, scaling=scaling)
     gradient = rng.normal(size=30).astype(np.float32)
-    assert np.array_equal(optimizer._direction(tf.constant(gradient)).numpy(), -gradient)  # No pairs yet.
+    if scaling == "scalar":
+        assert np.array_equal(optimizer._direction(tf.constant(gradient)).numpy(), -gradient)  # No pairs yet.
     for iteration in range(7):  # Past the memory of 4: the ring buffer wraps.
         optimizer.step()
         count, newest = int(optimizer.num_pairs), int(optimizer.newest)
         order = [(newest - count + 1 + k) % 4 for k in range(count)]
         pairs = [(optimizer.s_history[i].numpy().astype(np.float64), optimizer.y_history[i].numpy().astype(np.float64))
                  for i in order]
-        expected = _two_loop_direction(pairs, gradient)
+        h = optimizer._initial_scaling().numpy().astype(np.float64)
+        expected = _two_loop_direction(pairs, gradient, h)
         got = optimizer._direction(tf.constant(gradient)).numpy()
         assert np.abs(got - expected).max() <= 1e-4 * np.abs(expected).max(), iteration
     assert count == 4
@@ -176,3 +180,51 @@ def test_gradient_steps_grow_while_the_loss_curves_downward():
     for _ in range(10):
         optimizer.step()
     np.testing.assert_allclose(x.numpy(), np.sqrt(2.0), atol=1e-3)
+
+
+def test_diagonal_scaling_follows_the_squared_gradients():
+    x = tf.Variable(np.array([1.0, 1.0, 1.0, 1.0], np.float32))
+    weights = tf.constant([1.0, 10.0, 100.0, 1000.0])
+
+    def value_and_gradient(v):
+        return tf.reduce_sum(weights * v ** 2), 2.0 * weights * v, {}
+
+    optimizer = LBFGS(x, value_and_gradient, scaling="diagonal")
+    optimizer.step()
+    # The first gradient (2, 20, 200, 2000) sets the running mean of squares; its roots r give
+    # h proportional to 1 / (r + 0.1 mean(r)), scaled to mean 1.
+    root = np.array([2.0, 20.0, 200.0, 2000.0])
+    h = 1.0 / (root + 0.1 * root.mean())
+    h /= h.mean()
+    # After the first step the running mean is half the old squares, half the new.
+    gradient = 2.0 * np.array([1.0, 10.0, 100.0, 1000.0]) * x.numpy()
+    np.testing.assert_allclose(optimizer.squared_gradient.numpy(), 0.5 * root ** 2 + 0.5 * gradient ** 2, rtol=1e-5)
+    optimizer.squared_gradient.assign(root ** 2)
+    np.testing.assert_allclose(optimizer._initial_scaling().numpy(), h, rtol=1e-5)
+    optimizer.num_pairs.assign(0)
+    np.testing.assert_allclose(optimizer._direction(tf.constant(root, tf.float32)).numpy(), -h * root, rtol=1e-5)
+
+
+def test_diagonal_scaling_beats_scalar_on_a_badly_scaled_problem():
+    # Curvatures from 1 to 10^4 along the axes: one step size cannot suit every component.
+    rng = np.random.default_rng(0)
+    curvature = np.logspace(0, 4, 200).astype(np.float32)
+    rng.shuffle(curvature)
+    target = rng.uniform(0.2, 0.8, 200).astype(np.float32)
+
+    def value_and_gradient(v):
+        return tf.reduce_sum(curvature * (v - target) ** 2), 2.0 * curvature * (v - target), {}
+
+    final = {}
+    for scaling in ("scalar", "diagonal"):
+        x = tf.Variable(np.zeros(200, np.float32))
+        optimizer = LBFGS(x, value_and_gradient, memory=5, scaling=scaling)
+        for _ in range(15):
+            loss, _ = optimizer.step()
+        final[scaling] = float(loss)
+    assert final["diagonal"] < 0.05 * final["scalar"], final
+
+
+def test_rejects_an_unknown_scaling():
+    with pytest.raises(ValueError, match="scaling must be one of diagonal, scalar, got 'identity'"):
+        LBFGS(tf.Variable([1.0]), lambda v: (v, v, {}), scaling="identity")

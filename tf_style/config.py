@@ -12,6 +12,7 @@ import os
 from tf_style.backbones import BACKBONES, POOLINGS
 from tf_style.errors import ConfigError
 from tf_style.features import PRECISIONS
+from tf_style.lbfgs import SCALINGS as LBFGS_SCALINGS
 
 OPTIMIZERS = ("lbfgs", "adam")
 COLOR_MODES = ("none", "luminance", "histogram")
@@ -47,6 +48,10 @@ class StylizeConfig:
         learning_rate: Adam's step size, or L-BFGS's initial step; None for the
             optimiser's default (0.02 and 1.0).
         lbfgs_memory: Number of curvature pairs L-BFGS remembers.
+        lbfgs_scaling: L-BFGS's initial inverse Hessian: "diagonal" (per-pixel
+            step sizes from a running mean of squared gradients, as in Adam;
+            fewer steps to the same picture, see the README's benchmark) or
+            "scalar" (the textbook multiple of the identity).
         adam_epsilon: Adam's epsilon. Our losses are ratios of order one, so
             pixel gradients are small (about 1e-4): an epsilon like the
             TensorFlow tutorial's 0.1 (made for losses of order 1e6) would
@@ -90,6 +95,7 @@ class StylizeConfig:
     optimizer: str = "lbfgs"
     learning_rate: float | None = None
     lbfgs_memory: int = 10
+    lbfgs_scaling: str = "diagonal"
     adam_epsilon: float = 1e-8
     init: str = "recolored_content"
     init_noise: float = 0.0
@@ -109,6 +115,7 @@ class StylizeConfig:
         check_choice("backbone", self.backbone, BACKBONES)
         check_choice("pooling", self.pooling, POOLINGS)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("lbfgs_scaling", self.lbfgs_scaling, LBFGS_SCALINGS)
         check_choice("precision", self.precision, PRECISIONS)
         check_choice("preserve_colors", self.preserve_colors, COLOR_MODES)
         if self.vgg_weights is not None and self.backbone != "vgg19":

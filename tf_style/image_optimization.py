@@ -240,7 +240,7 @@ class ImageOptimization:
 
         if config.optimizer == "lbfgs":
             lbfgs = LBFGS(image, value_and_gradient, memory=config.lbfgs_memory, learning_rate=config.step_size,
-                          bounds=(0.0, 1.0))
+                          bounds=(0.0, 1.0), scaling=config.lbfgs_scaling)
 
             def lbfgs_step():
                 _, losses = lbfgs.step()

@@ -30,6 +30,11 @@ _ARMIJO = 1e-4
 _SHRINK = 0.5
 # Without curvature pairs, each gradient step tries this many times the last accepted length.
 _GROW = 4.0
+# Diagonal scaling: decay of the running mean of squared gradients, and the floor added to its
+# square root, as a fraction of that root's mean (it bounds the scaling's range to about 1:11).
+_SCALING_DECAY = 0.5
+_SCALING_FLOOR = 0.1
+SCALINGS = ("diagonal", "scalar")
 
 
 class LBFGS:
@@ -47,6 +52,13 @@ class LBFGS:
         bounds: Optional (low, high): every iterate is projected onto this box
             (for pictures, [0, 1]). The line search and the curvature pairs use the
             step actually taken, so the method stays a descent method.
+        scaling: The initial inverse Hessian H0 that the curvature pairs correct.
+            "scalar": gamma I, the textbook choice (Nocedal & Wright, eq. 7.20).
+            "diagonal": gamma diag(h), h_i proportional to 1 / (sqrt(v_i) + 0.1
+            mean(sqrt(v))), with v a running mean (decay 0.5) of the squared
+            gradient and h scaled to mean 1: components whose gradient is
+            persistently small take larger steps, as in Adam. H0 stays positive
+            definite, so every direction is still a descent direction.
 
     Example:
         >>> x = tf.Variable([3.0, -2.0])
@@ -61,7 +73,9 @@ class LBFGS:
     def __init__(self, variable: tf.Variable,
                  value_and_gradient: Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor, dict]],
                  memory: int = 10, learning_rate: float = 1.0, max_line_search: int = 10,
-                 bounds: tuple[float, float] | None = None):
+                 bounds: tuple[float, float] | None = None, scaling: str = "scalar"):
+        if scaling not in SCALINGS:
+            raise ValueError(f"scaling must be one of {', '.join(SCALINGS)}, got {scaling!r}")
         shape = variable.shape
         self.variable = variable
         self._value_and_gradient = value_and_gradient
@@ -69,6 +83,7 @@ class LBFGS:
         self.learning_rate = learning_rate
         self.max_line_search = max_line_search
         self.bounds = bounds
+        self.scaling = scaling
         self.s_history = tf.Variable(tf.zeros([memory, *shape]), trainable=False, name="s_history")
         self.y_history = tf.Variable(tf.zeros([memory, *shape]), trainable=False, name="y_history")
         self.num_pairs = tf.Variable(0, trainable=False, name="num_pairs")
@@ -79,6 +94,8 @@ class LBFGS:
         self.gradient_step_length = tf.Variable(0.0, trainable=False, name="gradient_step_length")
         self.loss = tf.Variable(float("inf"), trainable=False, name="loss")
         self.gradient = tf.Variable(tf.zeros(shape), trainable=False, name="gradient")
+        # Running mean of the squared gradient, for the diagonal scaling.
+        self.squared_gradient = tf.Variable(tf.zeros(shape), trainable=False, name="squared_gradient")
         self._aux: dict = {}
         # Compiled parts of an iteration; Python runs the line search between them. Only
         # `_try` holds the network, so its graph is built and optimised once.
@@ -99,36 +116,51 @@ class LBFGS:
         blocked = ((x <= low) & (direction < 0.0)) | ((x >= high) & (direction > 0.0))
         return tf.where(blocked, tf.zeros_like(direction), direction)
 
+    def _initial_scaling(self):
+        """h, the diagonal of H0 / gamma: ones, or the diagonal scaling (mean 1)."""
+        if self.scaling == "scalar":
+            return tf.ones_like(self.gradient)
+        root = tf.sqrt(tf.convert_to_tensor(self.squared_gradient))
+        inverse = 1.0 / (root + _SCALING_FLOOR * tf.reduce_mean(root) + 1e-30)
+        return inverse / tf.reduce_mean(inverse)
+
     def _direction(self, gradient):
         """-H g, with H the L-BFGS inverse-Hessian approximation from the stored pairs.
 
-        Uses the compact form of Byrd, Nocedal & Schnabel (1994, eq. 3.1): with the
+        Uses the compact form of Byrd, Nocedal & Schnabel (1994, Theorem 2.2): with the
         m pairs as rows of S and Y (oldest first), R the upper triangle of S Y^T, D
-        its diagonal and H0 = gamma I (gamma = s.y / y.y of the newest pair),
+        its diagonal and H0 = gamma diag(h) (gamma = s.y / y.H0 y of the newest
+        pair, h from `scaling`),
 
-            H g = gamma g + S^T (R^-T (D + gamma Y Y^T) p - gamma R^-T Y g) - gamma Y^T p,
+            H g = H0 g + S^T (R^-T (D + Y H0 Y^T) p - R^-T Y H0 g) - H0 Y^T p,
             p = R^-1 S g.
 
         It gives the two-loop recursion's direction (Nocedal & Wright, Algorithm
         7.4) with a few matrix products and two m x m triangular solves instead of
-        2m dependent loop steps, so the compiled function has no loop.
+        2m dependent loop steps, so the compiled function has no loop. Without
+        pairs, the direction is -diag(h) g.
         """
         count = tf.convert_to_tensor(self.num_pairs)
-        return tf.cond(count > 0, lambda: self._quasi_newton_direction(gradient, count), lambda: -gradient)
+        scaling = self._initial_scaling()
+        return tf.cond(count > 0, lambda: self._quasi_newton_direction(gradient, scaling, count),
+                       lambda: -scaling * gradient)
 
-    def _quasi_newton_direction(self, gradient, count):
+    def _quasi_newton_direction(self, gradient, scaling, count):
         g = tf.reshape(gradient, [-1, 1])
+        h = tf.reshape(scaling, [1, -1])
         oldest_first = tf.math.floormod(self.newest - count + 1 + tf.range(count), self.memory)
         s = tf.reshape(tf.gather(self.s_history, oldest_first), [count, -1])
         y = tf.reshape(tf.gather(self.y_history, oldest_first), [count, -1])
         s_dot_y = tf.matmul(s, y, transpose_b=True)
         upper = tf.linalg.band_part(s_dot_y, 0, -1)
         diagonal = tf.linalg.diag(tf.linalg.diag_part(s_dot_y))
-        gamma = s_dot_y[-1, -1] / tf.reduce_sum(tf.square(y[-1]))
+        gamma = s_dot_y[-1, -1] / tf.reduce_sum(h[0] * tf.square(y[-1]))
+        h0_y = gamma * h * y  # Rows: H0 y_i.
+        h0_g = gamma * tf.transpose(h) * g
         p = tf.linalg.triangular_solve(upper, tf.matmul(s, g), lower=False)
-        middle = tf.matmul(diagonal + gamma * tf.matmul(y, y, transpose_b=True), p) - gamma * tf.matmul(y, g)
+        middle = tf.matmul(diagonal + tf.matmul(y, h0_y, transpose_b=True), p) - tf.matmul(y, h0_g)
         top = tf.linalg.triangular_solve(upper, middle, lower=False, adjoint=True)
-        h_g = gamma * g + tf.matmul(s, top, transpose_a=True) - gamma * tf.matmul(y, p, transpose_a=True)
+        h_g = h0_g + tf.matmul(s, top, transpose_a=True) - tf.matmul(h0_y, p, transpose_a=True)
         return -tf.reshape(h_g, tf.shape(gradient))
 
     def _start(self):
@@ -178,6 +210,8 @@ class LBFGS:
         self.variable.assign(trial)
         self.loss.assign(loss)
         self.gradient.assign(gradient)
+        self.squared_gradient.assign(_SCALING_DECAY * self.squared_gradient
+                                     + (1.0 - _SCALING_DECAY) * tf.square(gradient))
 
     def step(self) -> tuple[tf.Tensor, dict]:
         """One iteration. Returns (loss, aux) at the variable's new value."""
@@ -186,6 +220,7 @@ class LBFGS:
             _, loss, gradient, self._aux, _ = self._try_function(tf.zeros_like(self.variable), tf.constant(0.0))
             self.loss.assign(loss)
             self.gradient.assign(gradient)
+            self.squared_gradient.assign(tf.square(gradient))
         direction, step_length = self._start_function()
         gradient_step = int(self.num_pairs) == 0
         for _ in range(self.max_line_search + 1):

@@ -50,6 +50,9 @@ _LEARNING_RATE = flags.DEFINE_float("learning_rate", None,
                                     "Adam step size / L-BFGS initial step (default: 0.02 / 1.0).")
 _LBFGS_MEMORY = flags.DEFINE_integer("lbfgs_memory", _DEFAULTS.lbfgs_memory,
                                      "Curvature pairs L-BFGS keeps (more: better steps, more memory).", lower_bound=1)
+_LBFGS_SCALING = flags.DEFINE_enum("lbfgs_scaling", _DEFAULTS.lbfgs_scaling, config_lib.LBFGS_SCALINGS,
+                                   "L-BFGS's initial inverse Hessian: diagonal (per-pixel step sizes, as in "
+                                   "Adam) or scalar (a multiple of the identity).")
 _INIT = flags.DEFINE_string("init", _DEFAULTS.init,
                             "Starting picture: recolored_content (the photo in the painting's colours), "
                             "content, noise, style, or an image path.")
@@ -99,7 +102,7 @@ def config_from_flags() -> config_lib.StylizeConfig:
         content_weight=_CONTENT_WEIGHT.value, style_weight=_STYLE_WEIGHT.value, tv_weight=_TV_WEIGHT.value,
         style_blend=style_blend, style_scale=_STYLE_SCALE.value, max_size=_MAX_SIZE.value,
         num_steps=_NUM_STEPS.value, optimizer=_OPTIMIZER.value, learning_rate=_LEARNING_RATE.value,
-        lbfgs_memory=_LBFGS_MEMORY.value, init=_INIT.value, init_noise=_INIT_NOISE.value,
+        lbfgs_memory=_LBFGS_MEMORY.value, lbfgs_scaling=_LBFGS_SCALING.value, init=_INIT.value, init_noise=_INIT_NOISE.value,
         seed=_SEED.value, scales=_SCALES.value,
         precision=_PRECISION.value,
         xla=_XLA.value, max_seconds=_MAX_SECONDS.value, preserve_colors=_PRESERVE_COLORS.value)

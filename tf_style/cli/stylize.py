@@ -102,7 +102,8 @@ def config_from_flags() -> config_lib.StylizeConfig:
         content_weight=_CONTENT_WEIGHT.value, style_weight=_STYLE_WEIGHT.value, tv_weight=_TV_WEIGHT.value,
         style_blend=style_blend, style_scale=_STYLE_SCALE.value, max_size=_MAX_SIZE.value,
         num_steps=_NUM_STEPS.value, optimizer=_OPTIMIZER.value, learning_rate=_LEARNING_RATE.value,
-        lbfgs_memory=_LBFGS_MEMORY.value, lbfgs_scaling=_LBFGS_SCALING.value, init=_INIT.value, init_noise=_INIT_NOISE.value,
+        lbfgs_memory=_LBFGS_MEMORY.value, lbfgs_scaling=_LBFGS_SCALING.value,
+        init=_INIT.value, init_noise=_INIT_NOISE.value,
         seed=_SEED.value, scales=_SCALES.value,
         precision=_PRECISION.value,
         xla=_XLA.value, max_seconds=_MAX_SECONDS.value, preserve_colors=_PRESERVE_COLORS.value)

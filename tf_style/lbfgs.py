@@ -6,7 +6,8 @@ curvature history each time. Here the history lives in ``tf.Variable`` s, and
 `LBFGS.step` is one iteration that can be called as often as needed.
 
 Each iteration: the L-BFGS inverse-Hessian approximation (in the compact form
-of Byrd, Nocedal & Schnabel 1994) gives a direction; a backtracking line search
+of Byrd, Nocedal & Schnabel 1994, built on a multiple of the identity or on a
+per-component diagonal scaling) gives a direction; a backtracking line search
 accepts the first step that decreases the loss enough (Armijo condition),
 usually the first one tried, so an iteration usually costs one forward and
 backward pass.

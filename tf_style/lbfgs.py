@@ -32,7 +32,8 @@ _SHRINK = 0.5
 # Without curvature pairs, each gradient step tries this many times the last accepted length.
 _GROW = 4.0
 # Diagonal scaling: decay of the running mean of squared gradients, and the floor added to its
-# square root, as a fraction of that root's mean (it bounds the scaling's range to about 1:11).
+# square root, as a fraction of that root's mean (a component whose gradient has been zero gets
+# 11 times the scaling of one with an average gradient, not an unbounded one).
 _SCALING_DECAY = 0.5
 _SCALING_FLOOR = 0.1
 SCALINGS = ("diagonal", "scalar")

@@ -212,8 +212,9 @@ class LBFGS:
         self.variable.assign(trial)
         self.loss.assign(loss)
         self.gradient.assign(gradient)
-        self.squared_gradient.assign(_SCALING_DECAY * self.squared_gradient
-                                     + (1.0 - _SCALING_DECAY) * tf.square(gradient))
+        if self.scaling == "diagonal":  # Decided when traced: the scalar method keeps no running mean.
+            self.squared_gradient.assign(_SCALING_DECAY * self.squared_gradient
+                                         + (1.0 - _SCALING_DECAY) * tf.square(gradient))
 
     def step(self) -> tuple[tf.Tensor, dict]:
         """One iteration. Returns (loss, aux) at the variable's new value."""

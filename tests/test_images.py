@@ -170,3 +170,18 @@ def test_match_color_histogram_matches_mean_and_covariance():
     flat_m, flat_r = matched.reshape(-1, 3), reference.reshape(-1, 3)
     np.testing.assert_allclose(flat_m.mean(0), flat_r.mean(0), atol=2e-3)
     np.testing.assert_allclose(np.cov(flat_m, rowvar=False), np.cov(flat_r, rowvar=False), atol=2e-3)
+
+
+def test_color_statistics_of_a_large_image_come_from_a_grid_sample():
+    rng = np.random.default_rng(2)
+    # 1200 x 1000 = 1.2 megapixels: sampled every 3rd row and column (133,600 pixels).
+    rows = np.linspace(0.0, 1.0, 1200)[:, None, None]
+    columns = np.linspace(0.0, 1.0, 1000)[None, :, None]
+    image = np.clip(np.concatenate([rows + 0 * columns, 0.5 * columns + 0 * rows, 0.3 * rows * columns], axis=-1)
+                    + rng.normal(0.0, 0.05, (1200, 1000, 3)), 0.0, 1.0).astype(np.float32)
+    assert images._grid_sample(image).shape == (400, 334, 3)
+    mean, covariance = images.color_statistics([image])
+    flat = image.reshape(-1, 3).astype(np.float64)
+    np.testing.assert_allclose(mean, flat.mean(0), atol=2e-3)
+    np.testing.assert_allclose(covariance, np.cov(flat, rowvar=False, bias=True), atol=2e-3)
+    np.testing.assert_array_equal(images._grid_sample(image[:512, :512]), image[:512, :512])  # Used whole.

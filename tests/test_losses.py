@@ -15,6 +15,20 @@ def test_gram_matrix_matches_definition():
     np.testing.assert_allclose(losses.gram_matrix(features).numpy(), expected, rtol=1e-5)
 
 
+def test_gram_matrix_gradient_is_f_times_the_symmetrised_upstream():
+    rng = np.random.default_rng(3)
+    features = rng.normal(size=(2, 5, 6, 4)).astype(np.float32)
+    weights = rng.normal(size=(2, 4, 4)).astype(np.float32)  # Not symmetric.
+    features_tensor = tf.constant(features)
+    with tf.GradientTape() as tape:
+        tape.watch(features_tensor)
+        loss = tf.reduce_sum(weights * losses.gram_matrix(features_tensor))
+    flat = features.reshape(2, 30, 4)
+    expected = np.einsum("bni,bij->bnj", flat, weights + weights.transpose(0, 2, 1)) / 30
+    np.testing.assert_allclose(tape.gradient(loss, features_tensor).numpy(), expected.reshape(features.shape),
+                               rtol=1e-4, atol=1e-6)
+
+
 def test_gram_matrix_is_independent_of_image_size():
     rng = np.random.default_rng(1)
     features = rng.normal(size=(1, 4, 4, 3)).astype(np.float32)

@@ -34,7 +34,7 @@ _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace a packaged style of 
 _STARTED_FROM = flags.DEFINE_string("started_from", None,
                                     "How the network the run fine-tuned (its --init_model) was trained, for the "
                                     "model card.")
-_MACHINE = flags.DEFINE_string("machine", "the 2-core AMD Zen 4 development CPU",
+_MACHINE = flags.DEFINE_string("machine", "the 2-core Intel Xeon development CPU",
                                "Where the training ran and the latency is measured, for the model card.")
 
 _TRAINING_DATA_TERMS = (

@@ -64,7 +64,7 @@ _SCALES = flags.DEFINE_integer("scales", _DEFAULTS.scales,
                                "Coarse-to-fine levels (3: 1/4, 1/2, full size).", lower_bound=1)
 _PRECISION = flags.DEFINE_enum("precision", _DEFAULTS.precision, config_lib.PRECISIONS,
                                "bfloat16 mixed precision: for GPUs and CPUs with AMX (slower than float32 "
-                               "on the 2-core Zen 4 CPU measured in the README).")
+                               "on the 2-core Intel Xeon CPU measured in the README).")
 _XLA = flags.DEFINE_bool("xla", _DEFAULTS.xla, "Compile the step with XLA.")
 _MAX_SECONDS = flags.DEFINE_float("max_seconds", None,
                                   "Stop after this many seconds and keep the best picture so far.")

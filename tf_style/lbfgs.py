@@ -223,7 +223,8 @@ class LBFGS:
             _, loss, gradient, self._aux, _ = self._try_function(tf.zeros_like(self.variable), tf.constant(0.0))
             self.loss.assign(loss)
             self.gradient.assign(gradient)
-            self.squared_gradient.assign(tf.square(gradient))
+            if self.scaling == "diagonal":
+                self.squared_gradient.assign(tf.square(gradient))
         direction, step_length = self._start_function()
         gradient_step = int(self.num_pairs) == 0
         for _ in range(self.max_line_search + 1):

@@ -85,6 +85,7 @@ CANDIDATES = {
     "lbfgs_xla": {"xla": True},
     "lbfgs_scales2": {"scales": 2},
     "lbfgs_bf16": {"precision": "bfloat16"},
+    "lbfgs_float32": {"precision": "float32"},
     "lbfgs_style_weight2": {"style_weight": 2.0},
     "adam": {"optimizer": "adam"},
     "adam_bf16": {"optimizer": "adam", "precision": "bfloat16"},
@@ -371,13 +372,18 @@ def main(argv):
     del argv
     import tensorflow as tf
 
+    from tf_style import hardware
+
     content, style, pair = _pair()
     if _OUTPUT_DIR.value:
         os.makedirs(_OUTPUT_DIR.value, exist_ok=True)
     report = {"pair": pair, "backbone": _BACKBONE.value, "machine": platform.processor() or platform.machine(),
               "cpu_count": os.cpu_count(), "tensorflow": tf.__version__,
-              "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads()}
-    print(f"pair: {pair}; backbone {_BACKBONE.value}; {os.cpu_count()} CPUs; TensorFlow {tf.__version__}")
+              "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+              "amx_bf16": "amx_bf16" in hardware.cpu_flags(), "auto_precision": hardware.resolve_precision("auto")}
+    print(f"pair: {pair}; backbone {_BACKBONE.value}; {os.cpu_count()} CPUs "
+          f"({'with' if report['amx_bf16'] else 'without'} AMX-BF16, so precision auto = {report['auto_precision']}); "
+          f"TensorFlow {tf.__version__}")
     if not _SKIP_SPEED.value:
         print("seconds per step (Adam step: forward + backward + update):")
         report["speed"] = speed_table(content, style, _BACKBONE.value)

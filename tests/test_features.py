@@ -6,7 +6,7 @@ import pytest
 
 from tf_style import backbones
 from tf_style.errors import ConfigError, WeightsError
-from tf_style.features import build_feature_extractor, resolve_layer_name
+from tf_style.features import build_feature_extractor, resolve_layer_name, with_precision
 
 
 @pytest.mark.parametrize("name, keras_name", [
@@ -65,6 +65,35 @@ def test_bfloat16_precision_computes_in_bfloat16_and_returns_float32():
     assert conv.compute_dtype == "bfloat16" and conv.variable_dtype == "float32"
     output = extractor(np.random.default_rng(0).uniform(size=(1, 16, 16, 3)).astype(np.float32))
     assert output["block2_conv1"].dtype == "float32"
+
+
+def test_with_precision_copies_the_weights_into_the_other_precision():
+    keras.utils.set_random_seed(3)
+    mixed = build_feature_extractor(["conv1_1", "conv2_1"], "vgg19", weights=None, width=1 / 16,
+                                    precision="bfloat16", pooling="max")
+    twin = with_precision(mixed, "float32")
+    assert mixed.precision == "bfloat16" and twin.precision == "float32"
+    assert twin.get_layer("vgg19_to_block2_conv1").get_layer("block2_conv1").compute_dtype == "float32"
+    assert twin.get_layer("vgg19_to_block2_conv1").get_layer("block1_pool").__class__.__name__ == "MaxPooling2D"
+    for ours, theirs in zip(mixed.get_weights(), twin.get_weights()):
+        np.testing.assert_array_equal(ours, theirs)
+    image = np.random.default_rng(0).uniform(size=(1, 16, 16, 3)).astype(np.float32)
+    exact, rounded = twin(image)["block2_conv1"].numpy(), mixed(image)["block2_conv1"].numpy()
+    # The same network: only bfloat16's rounding (8 significant bits) tells them apart.
+    assert np.abs(exact - rounded).max() < 0.05 * np.abs(exact).max()
+    assert with_precision(twin, "float32") is twin
+
+
+def test_auto_precision_resolves_to_a_concrete_one(monkeypatch):
+    from tf_style import hardware
+
+    monkeypatch.setattr(hardware, "fast_bfloat16", lambda: True)
+    extractor = build_feature_extractor(["conv1_1"], "vgg19", weights=None, width=1 / 16, precision="auto")
+    assert extractor.precision == "bfloat16"
+    assert extractor.get_layer("vgg19_to_block1_conv1").get_layer("block1_conv1").compute_dtype == "bfloat16"
+    monkeypatch.setattr(hardware, "fast_bfloat16", lambda: False)
+    assert build_feature_extractor(["conv1_1"], "vgg19", weights=None, width=1 / 16,
+                                   precision="auto").precision == "float32"
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -50,6 +50,32 @@ def test_multiscale_traces_once_per_size_and_warm_starts(photo, painting, tiny_e
     assert result.scale_sizes == [(32, 40), (64, 80), (128, 160)] and result.steps == 12
 
 
+def test_a_stalled_bfloat16_run_goes_on_in_float32(photo, painting):
+    import keras
+
+    from conftest import ALL_LAYERS
+    from tf_style.features import build_feature_extractor
+
+    keras.utils.set_random_seed(0)
+    mixed = build_feature_extractor(ALL_LAYERS, "vgg19", weights=None, width=1 / 16, precision="bfloat16")
+    optimization = ImageOptimization(photo, [painting], FAST.replace(max_size=64, num_steps=200), mixed)
+    totals = [progress.losses["total_loss"] for progress in optimization.run()]
+    result = optimization.result()
+    # In bfloat16 the line search stalls once a step gains less than the rounding hides
+    # (after about 95 steps here); the run then continues in float32 and keeps improving.
+    switch = result.float32_from_step
+    assert result.precision == "bfloat16" and switch is not None and 20 < switch < 180
+    assert optimization.extractor.precision == "float32" and mixed.precision == "bfloat16"
+    assert totals[-1] < 0.99 * totals[switch - 1]
+    assert result.losses["total_loss"] == pytest.approx(min(totals[switch - 1:]))
+    assert result.steps == 200 and result.stop_reason == "completed"
+
+
+def test_float32_runs_never_switch(photo, painting, tiny_extractor):
+    result = _run(photo, painting, tiny_extractor)[2]
+    assert result.precision == "float32" and result.float32_from_step is None
+
+
 def test_scales_too_small_for_the_network_are_dropped(photo, painting, tiny_extractor):
     optimization = ImageOptimization(photo, [painting], FAST.replace(scales=4), tiny_extractor)
     assert optimization.scale_sizes == [(36, 48)]  # 18 x 24 would be below 2 x 16 pixels.

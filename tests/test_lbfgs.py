@@ -164,6 +164,7 @@ def test_failed_line_search_keeps_the_point_and_reports_its_losses():
     np.testing.assert_array_equal(x.numpy(), [2.0, 1.0])
     assert int(optimizer.evaluations) == 1 + 4  # The start, then the first trial and 3 halvings.
     assert int(optimizer.num_pairs) == 0
+    assert optimizer.failed_line_searches == 1
 
 
 def test_gradient_steps_grow_while_the_loss_curves_downward():

@@ -68,8 +68,10 @@ class StylizeConfig:
         seed: Seeds the noise (``init="noise"`` and `init_noise`); same seed, same picture.
         scales: Coarse-to-fine levels: 3 optimises at 1/4, 1/2 and full size,
             each warm-started from the last.
-        precision: "float32", or "bfloat16" mixed precision (faster on CPUs
-            with AVX-512 BF16/AMX and on recent GPUs).
+        precision: "auto" (bfloat16 where it is faster: CPUs with AMX; else
+            float32; see `tf_style.hardware`), "float32", or "bfloat16" mixed
+            precision. A bfloat16 L-BFGS run whose line search stalls goes on
+            in float32.
         xla: Compile the step with XLA.
         max_seconds: Stop after this much optimisation time and keep the best
             picture so far; None for no limit.
@@ -101,7 +103,7 @@ class StylizeConfig:
     init_noise: float = 0.0
     seed: int = 0
     scales: int = 1
-    precision: str = "float32"
+    precision: str = "auto"
     xla: bool = False
     max_seconds: float | None = None
     preserve_colors: str = "none"

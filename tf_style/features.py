@@ -13,10 +13,10 @@ from collections.abc import Sequence
 
 import keras
 
-from tf_style import backbones
+from tf_style import backbones, hardware
 from tf_style.errors import ConfigError
 
-PRECISIONS = ("float32", "bfloat16")
+PRECISIONS = ("auto", "float32", "bfloat16")
 _PAPER_CONV = re.compile(r"^(?:conv|relu)(\d+)_(\d+)$")
 _PAPER_POOL = re.compile(r"^pool(\d+)$")
 
@@ -89,14 +89,16 @@ def build_feature_extractor(layers: Sequence[str], backbone: str = "vgg19", *,
             VGG19 notop ``.h5`` file (vgg19 only); or None for random weights
             (tiny test networks, with `width` < 1).
         width: Filter-count multiplier; only with ``weights=None``.
-        precision: "float32", or "bfloat16" for mixed precision (bfloat16
-            compute, float32 variables and outputs).
+        precision: "float32"; "bfloat16" for mixed precision (bfloat16
+            compute, float32 variables and outputs); or "auto", which picks
+            bfloat16 where the machine runs it faster (`tf_style.hardware`).
 
     Returns:
         A ``keras.Model`` mapping float32 RGB images (B, H, W, 3) in [0, 1] to a dict
         ``{keras_layer_name: float32 (B, h, w, channels)}``. It also carries
-        ``weights_sha256`` (None for random weights), ``backbone`` and
-        ``min_input_size`` (the smallest side, in pixels, that reaches every layer).
+        ``weights_sha256`` (None for random weights), ``backbone``, ``precision``
+        (float32 or bfloat16, "auto" resolved) and ``min_input_size`` (the smallest
+        side, in pixels, that reaches every layer).
 
     Raises:
         ConfigError: unknown backbone, layer, pooling or precision.
@@ -119,6 +121,7 @@ def build_feature_extractor(layers: Sequence[str], backbone: str = "vgg19", *,
     order = backbones.layer_names(architecture)
     deepest = max(names, key=order.index)
 
+    precision = hardware.resolve_precision(precision)
     dtype = "mixed_bfloat16" if precision == "bfloat16" else None
     vgg = backbones.build_vgg(architecture, deepest, pooling=pooling, width=width, dtype=dtype)
     weights_sha256 = None
@@ -139,7 +142,30 @@ def build_feature_extractor(layers: Sequence[str], backbone: str = "vgg19", *,
     extractor = keras.Model(images, as_float32, name=f"{backbone}_features")
     extractor.backbone = backbone
     extractor.weights_sha256 = weights_sha256
+    extractor.precision = precision
     pools_before = sum(1 for name in order[:order.index(deepest)] if name.endswith("_pool"))
     extractor.min_input_size = 2 ** pools_before
+    extractor.build_arguments = {"layers": names, "backbone": backbone, "pooling": pooling, "width": width}
     return extractor
+
+
+def with_precision(extractor: keras.Model, precision: str) -> keras.Model:
+    """The same extractor (layers, pooling, weights) computing in another precision.
+
+    Args:
+        extractor: A model from `build_feature_extractor`.
+        precision: "float32" or "bfloat16" ("auto" is resolved as in `build_feature_extractor`).
+
+    Returns:
+        `extractor` itself when it already computes in `precision`; else a new
+        model with copies of its weights (mixed precision keeps them in float32,
+        so nothing is rounded) and the same attributes.
+    """
+    precision = hardware.resolve_precision(precision)
+    if precision == extractor.precision:
+        return extractor
+    twin = build_feature_extractor(**extractor.build_arguments, weights=None, precision=precision)
+    twin.set_weights(extractor.get_weights())
+    twin.weights_sha256 = extractor.weights_sha256
+    return twin
 

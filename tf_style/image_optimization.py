@@ -12,6 +12,7 @@ images'. The story, top to bottom:
    picture's gradient; a step updates the picture with it: Adam with clipping to
    [0, 1] (one compiled step), or an L-BFGS iteration whose history persists
    between steps (`tf_style.lbfgs`).
+   A bfloat16 run whose L-BFGS line search stalls goes on in float32.
 5. `run` yields a `Progress` after every step; it never writes files. The
    caller decides what to show and save, and may stop at any time and call
    `result`.
@@ -74,6 +75,10 @@ class StylizeResult:
         elapsed_seconds: Wall time of the run.
         stop_reason: One of `STOP_REASONS`.
         scale_sizes: (height, width) of each scale, coarse to fine.
+        precision: What the network computed in at the start: "float32" or
+            "bfloat16" (``config.precision`` with "auto" resolved).
+        float32_from_step: The first step computed in float32 after a
+            bfloat16 start stalled; None when that did not happen.
     """
 
     image: np.ndarray
@@ -82,6 +87,8 @@ class StylizeResult:
     elapsed_seconds: float
     stop_reason: str
     scale_sizes: list
+    precision: str = "float32"
+    float32_from_step: int | None = None
 
 
 class ImageOptimization:
@@ -127,6 +134,8 @@ class ImageOptimization:
                 config.content_layers + config.style_layers, config.backbone, pooling=config.pooling,
                 weights=config.vgg_weights or "pretrained", precision=config.precision)
         self.extractor = extractor
+        self.precision = getattr(extractor, "precision", "float32")
+        self._float32_from_step: int | None = None
         architecture = "vgg16" if extractor.backbone == "vgg16_hed" else "vgg19"
         self.content_layer_weights = features_lib.resolve_layer_weights(
             config.content_layers, config.content_layer_weights, architecture)
@@ -247,6 +256,7 @@ class ImageOptimization:
                 return losses
 
             lbfgs_step.tracing_count = lbfgs.tracing_count
+            lbfgs_step.stalled = lambda: lbfgs.failed_line_searches > 0
             return lbfgs_step, "current"
 
         optimizer = keras.optimizers.Adam(learning_rate=config.step_size, beta_1=0.99,
@@ -265,6 +275,7 @@ class ImageOptimization:
             return losses
 
         adam_step.tracing_count = adam_step.experimental_get_tracing_count
+        adam_step.stalled = lambda: False
         return adam_step, "before_update"
 
     def run(self) -> Iterator[Progress]:
@@ -307,6 +318,13 @@ class ImageOptimization:
                         self._best_image.assign(image)
                 yield Progress(self._steps_done, self.total_steps, scale_index + 1, len(self.scale_sizes),
                                tuple(size), losses, self._elapsed)
+                if step.stalled() and self._leave_bfloat16():
+                    # The picture stays; its targets, step and best-loss record start afresh in
+                    # float32 (losses in the two precisions differ by more than a late step gains).
+                    content, content_targets, style_targets = self._targets(size)
+                    step, losses_describe = self._make_step(image, content_targets, style_targets)
+                    self.step_function = step
+                    self._best_loss = math.inf
             if losses_describe == "before_update":
                 # Adam's last update has not been scored yet; it is usually the best, so score it.
                 final_losses = self._losses(tf.convert_to_tensor(image), content_targets, style_targets)
@@ -318,6 +336,20 @@ class ImageOptimization:
             if self._stop_reason != "completed":
                 break
         self._elapsed = time.perf_counter() - start
+
+    def _leave_bfloat16(self) -> bool:
+        """Switches the extractor to float32 if it computes in bfloat16; returns whether it did.
+
+        In bfloat16 the loss is rounded to about 3 significant digits per
+        feature, and late in a run (after some 200 steps at 256 px) L-BFGS's
+        line search can no longer find a step whose gain that rounding does
+        not hide: the run would stall. From then on float32 is the faster choice.
+        """
+        if self.extractor.precision != "bfloat16" or not hasattr(self.extractor, "build_arguments"):
+            return False
+        self.extractor = features_lib.with_precision(self.extractor, "float32")
+        self._float32_from_step = self._steps_done + 1
+        return True
 
     def _scale_deadlines(self) -> list:
         """Seconds since the start by which each scale must end (all infinite without max_seconds).
@@ -357,7 +389,8 @@ class ImageOptimization:
             image = images_lib.transfer_luminance(image, content)
         return StylizeResult(image=image, losses=dict(self._best_losses), steps=self._steps_done,
                              elapsed_seconds=self._elapsed, stop_reason=self._stop_reason,
-                             scale_sizes=[tuple(size) for size in self.scale_sizes])
+                             scale_sizes=[tuple(size) for size in self.scale_sizes], precision=self.precision,
+                             float32_from_step=self._float32_from_step)
 
 
 def stylize(content_image: np.ndarray, style_images: Sequence[np.ndarray] | np.ndarray,

@@ -92,6 +92,8 @@ class LBFGS:
         self.newest = tf.Variable(-1, trainable=False, name="newest")
         self.iterations = tf.Variable(0, trainable=False, name="iterations")
         self.evaluations = tf.Variable(0, trainable=False, name="evaluations")
+        # Iterations whose line search found no acceptable step (the history was reset).
+        self.failed_line_searches = 0
         # Length of the last accepted step taken without curvature pairs (0: none since the last reset).
         self.gradient_step_length = tf.Variable(0.0, trainable=False, name="gradient_step_length")
         self.loss = tf.Variable(float("inf"), trainable=False, name="loss")
@@ -236,6 +238,7 @@ class LBFGS:
                 break
             step_length = step_length * _SHRINK
         else:  # No acceptable step along this direction: start the history afresh.
+            self.failed_line_searches += 1
             self.num_pairs.assign(0)
             self.gradient_step_length.assign(0.0)
         self.iterations.assign_add(1)

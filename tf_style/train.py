@@ -76,7 +76,8 @@ class TrainConfig:
             the seeded random weights, to fine-tune it (under other weights or
             layers, say); it must be a ``model_size`` network. A resumed
             checkpoint takes precedence.
-        precision: "float32" or "bfloat16" mixed precision in the loss network.
+        precision: "float32" or "bfloat16" mixed precision in the loss network;
+            "auto" picks bfloat16 on CPUs with AMX (see `tf_style.hardware`).
         checkpoint_every: Steps between checkpoints.
         log_every: Steps between TensorBoard scalars.
         sample_every: Steps between TensorBoard sample images.

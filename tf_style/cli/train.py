@@ -64,7 +64,8 @@ _INIT_MODEL = flags.DEFINE_string("init_model", None,
                                   ".keras file or a shipped style's name (for example starry_night). It must "
                                   "be a --model_size network.")
 _PRECISION = flags.DEFINE_enum("precision", _DEFAULTS.precision, PRECISIONS,
-                               "bfloat16: mixed precision in the loss network.")
+                               "bfloat16: mixed precision in the loss network; auto: bfloat16 on CPUs "
+                               "with AMX, float32 elsewhere.")
 _CHECKPOINT_EVERY = flags.DEFINE_integer("checkpoint_every", _DEFAULTS.checkpoint_every,
                                          "Steps between checkpoints.", lower_bound=1)
 _LOG_EVERY = flags.DEFINE_integer("log_every", _DEFAULTS.log_every, "Steps between TensorBoard scalars.",

@@ -65,7 +65,10 @@ class StylizeConfig:
             (see the README's benchmark).
         init_noise: Standard deviation of Gaussian noise added to the starting
             picture (in [0, 1] units, then clipped); 0 adds none.
-        seed: Seeds the noise (``init="noise"`` and `init_noise`); same seed, same picture.
+        seed: Seeds the noise (``init="noise"`` and `init_noise`); same seed, same
+            picture. For bit-identical pictures at 512 px and above, TensorFlow must
+            run one op at a time, as `tf-style stylize` does: call
+            ``tf.config.threading.set_inter_op_parallelism_threads(1)`` before its first op.
         scales: Coarse-to-fine levels: 3 optimises at 1/4, 1/2 and full size,
             each warm-started from the last.
         precision: "auto" (bfloat16 where it is faster: CPUs with AMX; else

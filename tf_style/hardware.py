@@ -2,8 +2,8 @@
 
 bfloat16 mixed precision pays only where the hardware multiplies bfloat16
 matrices natively. On a CPU that means Intel AMX (``amx_bf16``): oneDNN's AMX
-kernels made a VGG16 step 3.3x faster at 256 px and 3.7x at 512 px than
-float32 (the README's benchmark). With AVX-512 BF16 alone bfloat16 was 1.5x
+kernels made a VGG16 step 3.3x faster at 256 px and 3.8x at 512 px than
+float32 (the README's benchmark). With AVX-512 BF16 alone bfloat16 was 1.4-1.5x
 slower than float32, so "auto" keeps float32 there. GPUs are not measured yet:
 "auto" keeps float32 on them.
 """
@@ -39,7 +39,7 @@ def fast_bfloat16() -> bool:
     True on a machine without a visible GPU whose CPU has AMX for bfloat16 and
     whose TensorFlow uses oneDNN (not turned off by ``TF_ENABLE_ONEDNN_OPTS=0``).
     """
-    if os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1").strip() in ("0", "false", "False"):
+    if os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1").strip().lower() in ("0", "false"):
         return False
     if tf.config.list_physical_devices("GPU"):
         return False

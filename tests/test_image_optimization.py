@@ -1,5 +1,6 @@
 """Image optimisation on a tiny random VGG19-shaped extractor (fast, no download)."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -7,9 +8,10 @@ import tensorflow as tf
 from tf_style import images
 from tf_style.config import StylizeConfig
 from tf_style.errors import ConfigError
+from tf_style.features import build_feature_extractor
 from tf_style.image_optimization import ImageOptimization, stylize
 
-from conftest import make_painting, make_photo
+from conftest import ALL_LAYERS, make_painting, make_photo
 
 FAST = StylizeConfig(max_size=48, num_steps=10)
 
@@ -51,11 +53,6 @@ def test_multiscale_traces_once_per_size_and_warm_starts(photo, painting, tiny_e
 
 
 def test_a_stalled_bfloat16_run_goes_on_in_float32(photo, painting):
-    import keras
-
-    from conftest import ALL_LAYERS
-    from tf_style.features import build_feature_extractor
-
     keras.utils.set_random_seed(0)
     mixed = build_feature_extractor(ALL_LAYERS, "vgg19", weights=None, width=1 / 16, precision="bfloat16")
     optimization = ImageOptimization(photo, [painting], FAST.replace(max_size=64, num_steps=200), mixed)

@@ -340,12 +340,13 @@ class ImageOptimization:
     def _leave_bfloat16(self) -> bool:
         """Switches the extractor to float32 if it computes in bfloat16; returns whether it did.
 
-        In bfloat16 the loss is rounded to about 3 significant digits per
-        feature, and late in a run (after some 200 steps at 256 px) L-BFGS's
-        line search can no longer find a step whose gain that rounding does
-        not hide: the run would stall. From then on float32 is the faster choice.
+        bfloat16 keeps 8 significant bits (2-3 decimal digits) per feature, and
+        late in a run (after some 200 steps at 256 px) L-BFGS's line search can
+        no longer find a step whose gain that rounding does not hide: the run
+        would stall. From then on float32 is the faster choice. Switches once.
         """
-        if self.extractor.precision != "bfloat16" or not hasattr(self.extractor, "build_arguments"):
+        if (self.precision != "bfloat16" or self._float32_from_step is not None
+                or not hasattr(self.extractor, "build_arguments")):
             return False
         self.extractor = features_lib.with_precision(self.extractor, "float32")
         self._float32_from_step = self._steps_done + 1

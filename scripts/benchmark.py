@@ -93,7 +93,8 @@ CANDIDATES = {
 
 
 def _pair():
-    from tf_style import demo, images
+    from tf_style import demo
+    from tf_style.io import images
 
     if _CONTENT_IMAGE.value and _STYLE_IMAGE.value:
         return (images.load_image(_CONTENT_IMAGE.value), images.load_image(_STYLE_IMAGE.value),
@@ -107,7 +108,7 @@ def _pair():
 
 def speed_table(content, style, backbone):
     from tf_style import StylizeConfig
-    from tf_style.image_optimization import ImageOptimization
+    from tf_style.optimization.image_optimization import ImageOptimization
 
     rows = []
     for size in [int(size) for size in _SIZES.value]:
@@ -140,7 +141,7 @@ def tutorial_gradient_ratio(extractor, content, content_targets, style_targets, 
     import numpy as np
     import tensorflow as tf
 
-    from tf_style import losses
+    from tf_style.losses import functional as losses
 
     rng = np.random.default_rng(0)
     image = tf.constant(np.clip(content[None] + rng.normal(0, 0.02, content[None].shape), 0, 1).astype(np.float32))
@@ -167,8 +168,10 @@ def tutorial_gradient_ratio(extractor, content, content_targets, style_targets, 
 def quality_runs(content, style, backbone):
     import numpy as np
 
-    from tf_style import StylizeConfig, build_feature_extractor, images, losses
-    from tf_style.image_optimization import ImageOptimization
+    from tf_style import StylizeConfig, build_feature_extractor
+    from tf_style.io import images
+    from tf_style.losses import functional as losses
+    from tf_style.optimization.image_optimization import ImageOptimization
 
     defaults = StylizeConfig(backbone=backbone, max_size=_QUALITY_SIZE.value)
     scorer = build_feature_extractor(defaults.content_layers + defaults.style_layers, backbone)
@@ -281,26 +284,32 @@ def quality_runs(content, style, backbone):
 def fast_net_benchmark(backbone):
     import numpy as np
 
-    from tf_style import StylizeConfig, build_feature_extractor, export, images, inference, losses
-    from tf_style.image_optimization import ImageOptimization
-    from tf_style.train import FastStyleTraining, TrainConfig, list_training_images
+    from tf_style import StylizeConfig, build_feature_extractor
+    from tf_style.export import parity
+    from tf_style.inference import apply, registry, runners
+    from tf_style.io import images
+    from tf_style.losses import functional as losses
+    from tf_style.optimization.image_optimization import ImageOptimization
+    from tf_style.training.config import TrainConfig
+    from tf_style.training.data import list_training_images
+    from tf_style.training.fast_style import FastStyleTraining
 
-    styles = _FAST_STYLES.value or inference.shipped_styles()
+    styles = _FAST_STYLES.value or registry.shipped_styles()
     report = {"num_threads": _NUM_THREADS.value, "latency": [], "training": None, "style_distance": []}
     print(f"TFLite latency, {_NUM_THREADS.value} threads (median ms; targets 55 at 512x512, 300 at 1024x1024):")
-    runners = {}
+    file_runners = {}
     for style in styles:
         for precision in ("fp16", "int8"):
-            path = inference.resolve_model_path(style, precision)
-            runners[path] = export.TFLiteRunner.from_file(path, num_threads=_NUM_THREADS.value)
+            path = registry.resolve_model_path(style, precision)
+            file_runners[path] = runners.TFLiteRunner.from_file(path, num_threads=_NUM_THREADS.value)
     # Rounds over all files, so that a slow spell of the machine (common here: +-30 %) or the
     # first file's warm-up does not land on one file only; each figure is the median of its rounds.
-    rounds = {(path, size): [] for path in runners for size in (512, 1024)}
+    rounds = {(path, size): [] for path in file_runners for size in (512, 1024)}
     for _ in range(_LATENCY_ROUNDS.value):
-        for path, runner in runners.items():
+        for path, runner in file_runners.items():
             for size in (512, 1024):
-                rounds[path, size].append(export.measure_latency(runner, size, size))
-    for path in runners:
+                rounds[path, size].append(parity.measure_latency(runner, size, size))
+    for path in file_runners:
         row = {"style": os.path.basename(os.path.dirname(path)), "file": os.path.basename(path),
                "kib": round(os.path.getsize(path) / 1024),
                "ms_512": statistics.median(rounds[path, 512]), "ms_1024": statistics.median(rounds[path, 1024])}
@@ -338,7 +347,7 @@ def fast_net_benchmark(backbone):
     print(f"style distance at {_FAST_SIZE.value} px on photos not trained on (network / image optimisation; "
           "target <= 1.5):")
     for style in styles:
-        with open(os.path.join(inference.SAVED_MODELS_DIR, style, "model_card.json")) as file:
+        with open(os.path.join(registry.saved_models_dir(), style, "model_card.json")) as file:
             card = json.load(file)
         painting_path = card["training"]["style_image"]
         if not os.path.isabs(painting_path):
@@ -348,7 +357,7 @@ def fast_net_benchmark(backbone):
             continue
         painting = images.load_image(painting_path, max_size=_FAST_SIZE.value)
         targets = {name: losses.gram_matrix(value) for name, value in scorer(painting[None]).items()}
-        style_function = inference.load_style_model(inference.resolve_model_path(style, "keras"))
+        style_function = apply.load_style_model(style, variant="keras")
         for photo_name in _FAST_PHOTOS.value:
             photo_path = os.path.join(_SHARED, "content", f"{photo_name}.png")
             if not os.path.exists(photo_path):
@@ -398,6 +407,7 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    from tf_style.cli.common import quiet_tensorflow_startup
+
+    quiet_tensorflow_startup(sys.argv)
     app.run(main)

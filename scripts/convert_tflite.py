@@ -6,15 +6,16 @@
 Writes the .tflite file and, beside it, a parity and latency report
 (<output>.json). Exits 1 without writing the model when the converted model's
 output is further from the Keras model's than the threshold for its
-quantisation (tf_style.export.PARITY_MIN_PSNR). The conversion itself lives in
+quantisation (tf_style.export.parity.PARITY_MIN_PSNR). The conversion itself lives in
 tf_style.export; this program only reads flags and writes files.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
-from absl import app, flags
+from absl import flags
 
 _QUANTIZATIONS = ["float32", "float16", "dynamic_int8", "int8"]
 
@@ -37,24 +38,27 @@ _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace existing output file
 
 
 def _photos(folder: str | None, count: int, size: int) -> tuple[list, list[str]]:
-    from tf_style import demo, images
+    from tf_style import demo
+    from tf_style.errors import ImageError
+    from tf_style.io import images
 
     if folder is None:
         return [images.resize_image(demo.demo_content_image(), images.fit_within((288, 384), size))], ["demo"]
     if not os.path.isdir(folder):
-        raise images.ImageError(f"--representative_images is not a folder: {folder}")
+        raise ImageError(f"--representative_images is not a folder: {folder}")
     paths = sorted(os.path.join(folder, name) for name in os.listdir(folder)
                    if os.path.splitext(name)[1].lower() in images.IMAGE_EXTENSIONS)[:count]
     if not paths:
-        raise images.ImageError(f"no photos (.jpg, .png, ...) in {folder}")
+        raise ImageError(f"no photos (.jpg, .png, ...) in {folder}")
     return [images.load_image(path, max_size=size) for path in paths], paths
 
 
 def convert_main(argv: list[str]) -> int:
-    from tf_style import export
-    from tf_style.cli.common import check_no_arguments, versions, write_json
+    from tf_style.cli.common import check_no_arguments, versions
     from tf_style.errors import ConfigError
-    from tf_style.images import check_writable, write_atomically
+    from tf_style.export.parity import convert_and_check
+    from tf_style.io.files import check_writable, write_atomically, write_json
+    from tf_style.networks.saving import load_keras_model
 
     check_no_arguments(argv)
     if not _MODEL.value or not _OUTPUT.value:
@@ -69,9 +73,9 @@ def convert_main(argv: list[str]) -> int:
     check_writable(_OUTPUT.value, _OVERWRITE.value)
     check_writable(report_path, _OVERWRITE.value)
 
-    model = export.load_keras_model(_MODEL.value)
+    model = load_keras_model(_MODEL.value)
     photos, photo_names = _photos(_REPRESENTATIVE_IMAGES.value, _NUM_IMAGES.value, _IMAGE_SIZE.value)
-    tflite_bytes, report = export.convert_and_check(model, _QUANTIZATION.value, photos, sizes, _NUM_THREADS.value)
+    tflite_bytes, report = convert_and_check(model, _QUANTIZATION.value, photos, sizes, _NUM_THREADS.value)
     report = {"model": _MODEL.value, "output": _OUTPUT.value, **report, "photos": photo_names,
               "versions": versions()}
     write_atomically(_OUTPUT.value, lambda file: file.write(tflite_bytes), overwrite=_OVERWRITE.value)
@@ -91,5 +95,7 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    app.run(main)
+    from tf_style.cli.common import quiet_tensorflow_startup, run_command
+
+    quiet_tensorflow_startup(sys.argv)
+    run_command("convert_tflite.py", sys.modules[__name__], main, sys.argv)

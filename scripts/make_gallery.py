@@ -14,9 +14,7 @@ from __future__ import annotations
 import os
 import sys
 
-from absl import app, flags
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from absl import flags
 
 _CONTENT_IMAGES = flags.DEFINE_list("content_images", None, "Photos, one row each.")
 _STYLES = flags.DEFINE_list("styles", None, "Shipped style names, .keras/.tflite files or paintings, one column each.")
@@ -30,7 +28,9 @@ _NUM_STEPS = flags.DEFINE_integer("num_steps", 100, "Image-optimisation steps fo
 
 def _column(style: str):
     """(label, painting thumbnail or None, function photo -> picture) for one --styles entry."""
-    from tf_style import StylizeConfig, images, inference, stylize
+    from tf_style import StylizeConfig, stylize
+    from tf_style.inference import apply, registry
+    from tf_style.io import images
 
     extension = os.path.splitext(style)[1].lower()
     if extension in images.IMAGE_EXTENSIONS:
@@ -38,22 +38,23 @@ def _column(style: str):
         config = StylizeConfig(backbone=_BACKBONE.value, max_size=_MAX_SIZE.value, num_steps=_NUM_STEPS.value)
         return (os.path.splitext(os.path.basename(style))[0], painting,
                 lambda photo: stylize(photo, painting, config).image)
-    path = inference.resolve_model_path(style)
-    style_function = inference.load_style_model(path)
+    path = registry.resolve_model_path(style)
+    style_function = apply.load_style_model(path)
     thumbnail = os.path.join(os.path.dirname(path), "painting.jpg")
-    painting = images.load_image(thumbnail) if style in inference.shipped_styles() else None
-    return style, painting, lambda photo: inference.apply_style(style_function, photo, tile_size=1024)
+    painting = images.load_image(thumbnail) if style in registry.shipped_styles() else None
+    return style, painting, lambda photo: apply.apply_style(style_function, photo, tile_size=1024)
 
 
 def gallery_main(argv: list[str]) -> int:
-    from tf_style import gallery, images
+    from tf_style import gallery
     from tf_style.cli.common import check_no_arguments
     from tf_style.errors import ConfigError
+    from tf_style.io import files, images
 
     check_no_arguments(argv)
     if not _CONTENT_IMAGES.value or not _STYLES.value:
         raise ConfigError("--content_images and --styles are required")
-    images.check_writable(_OUTPUT.value, _OVERWRITE.value)
+    files.check_writable(_OUTPUT.value, _OVERWRITE.value)
     photos = [images.load_image(path, max_size=_MAX_SIZE.value) for path in _CONTENT_IMAGES.value]
     columns = [_column(style) for style in _STYLES.value]
     rows = [[None] + [painting for _, painting, _ in columns]]
@@ -73,5 +74,7 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    app.run(main)
+    from tf_style.cli.common import quiet_tensorflow_startup, run_command
+
+    quiet_tensorflow_startup(sys.argv)
+    run_command("make_gallery.py", sys.modules[__name__], main, sys.argv)

@@ -9,7 +9,7 @@ Writes <style>.keras, <style>_fp16.tflite, <style>_int8.tflite (int8 weights,
 dynamic-range quantisation: the fastest on CPUs), painting.jpg (thumbnail),
 sample.jpg (a photo the network never saw, stylised), model_card.json and
 MODEL_CARD.md. Every .tflite file passes the parity check of
-tf_style.export.convert_and_check or nothing is written.
+tf_style.export.parity.convert_and_check or nothing is written.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import json
 import os
 import platform
 import shutil
+import sys
 
-from absl import app, flags
+from absl import flags
 
 _RUN_DIR = flags.DEFINE_string("run_dir", None, "The --output_dir of a finished tf-style train run.")
 _STYLE_NAME = flags.DEFINE_string("style_name", None, "The style's name (default: the run folder's name).")
@@ -44,7 +45,7 @@ _TRAINING_DATA_TERMS = (
 
 
 def _architecture(model_size: str) -> str:
-    from tf_style.transform_net import MODEL_SIZES
+    from tf_style.networks.johnson.transform_net import MODEL_SIZES
 
     settings = MODEL_SIZES[model_size]
     return (f"width {settings['width']}, {settings['num_residual_blocks']} residual blocks, stem stride "
@@ -109,9 +110,13 @@ def _model_card(name: str, title: str, manifest: dict, reports: dict, parameters
 
 
 def package_main(argv: list[str]) -> int:
-    from tf_style import export, images
-    from tf_style.cli.common import check_no_arguments, write_json
+    from tf_style.cli.common import check_no_arguments
     from tf_style.errors import ConfigError, OutputError
+    from tf_style.export.parity import convert_and_check
+    from tf_style.inference.runners import TFLiteRunner
+    from tf_style.io import images
+    from tf_style.io.files import make_folder, write_atomically, write_json
+    from tf_style.networks.saving import load_keras_model
 
     check_no_arguments(argv)
     for flag in (_RUN_DIR, _STYLE_IMAGE, _SAMPLE_IMAGE, _TITLE, _PARITY_IMAGES):
@@ -129,24 +134,24 @@ def package_main(argv: list[str]) -> int:
     output_dir = os.path.join(_OUTPUT_ROOT.value, name)
     if os.path.exists(output_dir) and not _OVERWRITE.value:
         raise OutputError(f"{output_dir} exists (pass --overwrite to replace it)")
-    os.makedirs(output_dir, exist_ok=True)
+    make_folder(output_dir, "--output_root's style folder")
 
-    model = export.load_keras_model(keras_path)
+    model = load_keras_model(keras_path)
     photo_paths = sorted(os.path.join(_PARITY_IMAGES.value, entry) for entry in os.listdir(_PARITY_IMAGES.value)
                          if os.path.splitext(entry)[1].lower() in images.IMAGE_EXTENSIONS)
     photos = [images.load_image(path, max_size=384) for path in photo_paths[:_NUM_PARITY_IMAGES.value]]
     reports = {}
     for suffix, quantization in (("fp16", "float16"), ("int8", "dynamic_int8")):
-        tflite_bytes, reports[suffix] = export.convert_and_check(model, quantization, photos)
-        images.write_atomically(os.path.join(output_dir, f"{name}_{suffix}.tflite"),
-                                lambda file, content=tflite_bytes: file.write(content), overwrite=True)
+        tflite_bytes, reports[suffix] = convert_and_check(model, quantization, photos)
+        write_atomically(os.path.join(output_dir, f"{name}_{suffix}.tflite"),
+                         lambda file, content=tflite_bytes: file.write(content), overwrite=True)
     shutil.copyfile(keras_path, os.path.join(output_dir, f"{name}.keras"))
     manifest["keras_bytes"] = os.path.getsize(keras_path)
 
     painting = images.load_image(_STYLE_IMAGE.value, max_size=256)
     images.save_image(painting, os.path.join(output_dir, "painting.jpg"), overwrite=True, quality=85)
     photo = images.load_image(_SAMPLE_IMAGE.value, max_size=512)
-    stylized = export.TFLiteRunner.from_file(os.path.join(output_dir, f"{name}_fp16.tflite"))(photo)
+    stylized = TFLiteRunner.from_file(os.path.join(output_dir, f"{name}_fp16.tflite"))(photo)
     images.save_image(stylized, os.path.join(output_dir, "sample.jpg"), overwrite=True, quality=85)
 
     card = {"name": name, "title": _TITLE.value, "parameters": model.count_params(),
@@ -155,8 +160,8 @@ def package_main(argv: list[str]) -> int:
             "training": manifest, "tflite": reports, "training_data_terms": _TRAINING_DATA_TERMS}
     write_json(os.path.join(output_dir, "model_card.json"), card, overwrite=True)
     markdown = _model_card(name, _TITLE.value, manifest, reports, model.count_params())
-    images.write_atomically(os.path.join(output_dir, "MODEL_CARD.md"), lambda file: file.write(markdown.encode()),
-                            overwrite=True)
+    write_atomically(os.path.join(output_dir, "MODEL_CARD.md"), lambda file: file.write(markdown.encode()),
+                     overwrite=True)
     print(f"packaged {name} in {output_dir}")
     return 0
 
@@ -168,5 +173,7 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    app.run(main)
+    from tf_style.cli.common import quiet_tensorflow_startup, run_command
+
+    quiet_tensorflow_startup(sys.argv)
+    run_command("package_style.py", sys.modules[__name__], main, sys.argv)

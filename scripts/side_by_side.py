@@ -8,8 +8,6 @@ import sys
 
 from absl import app, flags
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
 _IMAGES = flags.DEFINE_list("images", None, "Images, left to right.", required=True)
 _OUTPUT = flags.DEFINE_string("output", None, "The JPEG to write.", required=True)
 _HEIGHT = flags.DEFINE_integer("height", 256, "Height of the strip in pixels.", lower_bound=16)
@@ -20,7 +18,7 @@ def main(argv):
     del argv
     import numpy as np
 
-    from tf_style import images
+    from tf_style.io import images
     from tf_style.errors import StyleTransferError
 
     try:

@@ -1,35 +1,29 @@
-"""Rewrites the CLI reference tables in README.md from the absl flag definitions.
+"""Rewrites docs/cli.md, the command-line reference, from the commands' absl flag definitions.
 
-    python scripts/update_cli_reference.py          # rewrite README.md
-    python scripts/update_cli_reference.py --check  # exit 1 if README.md is stale
+    python scripts/update_cli_reference.py          # rewrite docs/cli.md
+    python scripts/update_cli_reference.py --check  # exit 1 if docs/cli.md is stale
 """
 
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from tf_style.cli.reference import cli_document
 
-from tf_style.cli.main import COMMANDS  # noqa: E402
-from tf_style.cli.reference import reference_in_subprocess, replace_in_text  # noqa: E402
-
-README = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "README.md")
+CLI_REFERENCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "cli.md")
 
 
 def main():
-    with open(README) as file:
-        text = file.read()
-    updated = text
-    for command in COMMANDS:
-        updated = replace_in_text(updated, command, reference_in_subprocess(command))
+    text = cli_document()
     if "--check" in sys.argv[1:]:
-        if updated != text:
-            print("README.md's CLI reference is stale: run python scripts/update_cli_reference.py")
-            sys.exit(1)
-        print("README.md's CLI reference is up to date")
+        with open(CLI_REFERENCE) as file:
+            if file.read() != text:
+                print("docs/cli.md is stale: run python scripts/update_cli_reference.py")
+                sys.exit(1)
+        print("docs/cli.md is up to date")
         return
-    with open(README, "w") as file:
-        file.write(updated)
-    print("updated README.md")
+    with open(CLI_REFERENCE, "w") as file:
+        file.write(text)
+    print("updated docs/cli.md")
 
 
 if __name__ == "__main__":

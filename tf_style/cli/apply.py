@@ -1,7 +1,12 @@
 """`tf-style apply`: paint photos with a trained fast style network (.keras or .tflite).
 
---model takes a model file or the name of a shipped style (see saved_models/).
---content_image takes a photo, or a folder of photos with --output_dir.
+--model takes a shipped style's name (`--model_variant` picks its file) or a model file.
+--content_image takes a photo, or a folder of photos with --output_dir (created if missing; results
+keep the photos' names, as .png); without it the built-in demo landscape is painted. Images larger
+than --tile_size run in overlapping tiles with feathered seams, so memory stays bounded. A missing,
+corrupt or wrong-kind model file, a photo too small for the network (under 8 pixels), a missing
+folder or an existing output each end in one line; in a folder of photos a bad photo is reported,
+the others are painted, and the exit status is 1 at the end.
 """
 
 from __future__ import annotations
@@ -10,21 +15,28 @@ import os
 import sys
 import time
 
-from absl import app, flags
+from absl import flags
 
-from tf_style.cli.common import check_no_arguments, exit_with_status
+import numpy as np
+from tf_style.cli.common import (check_no_arguments, exit_with_status, native_stderr_silenced, run_command,
+                                wants_native_logs)
 from tf_style.errors import ConfigError, ImageError, OutputError
+from tf_style.inference.registry import MODEL_VARIANTS
+from tf_style.networks.signatures import MIN_IMAGE_SIZE
 
 _MODEL = flags.DEFINE_string("model", None,
                              "A .keras or .tflite style network, or a shipped style's name (e.g. starry_night).")
-_MODEL_PRECISION = flags.DEFINE_enum("model_precision", "int8", ["int8", "fp16", "keras"],
-                                     "For a shipped style's name: which of its files to run (int8 is the "
-                                     "fastest on CPUs).")
+_MODEL_VARIANT = flags.DEFINE_enum("model_variant", "int8", list(MODEL_VARIANTS),
+                                   "For a shipped style's name: which of its files to run: TFLite with int8 "
+                                   "weights (the fastest on CPUs), TFLite with float16 weights, or the Keras model.")
+# The flag's name until 0.1: "precision" now means only what a network computes in.
+flags.DEFINE_alias("model_precision", "model_variant")
 _CONTENT_IMAGE = flags.DEFINE_string("content_image", None,
                                      "A photo, or a folder of photos (default: the built-in demo landscape).")
 _OUTPUT_IMAGE = flags.DEFINE_string("output_image", "stylized.png", "Where to write the picture (one photo).")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", None,
-                                  "For a folder of photos: where to write them (same names, .png).")
+                                  "For a folder of photos: where to write them (same names, .png; created if "
+                                  "missing).")
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace existing output files.")
 _STRENGTH = flags.DEFINE_float("strength", 1.0, "1: the network's picture; 0: the photo; blends in between.",
                                lower_bound=0.0, upper_bound=1.0)
@@ -42,7 +54,7 @@ _NUM_THREADS = flags.DEFINE_integer("num_threads", None, "CPU threads for TFLite
 def plan_outputs(content_image: str, output_image: str, output_dir: str | None,
                  overwrite: bool) -> list[tuple[str, str]]:
     """[(photo, output path)] for one photo or a folder, every output checked writable first."""
-    from tf_style import images
+    from tf_style.io import files, images
 
     if not os.path.exists(content_image):
         raise ConfigError(f"content image not found: {content_image}")
@@ -54,8 +66,7 @@ def plan_outputs(content_image: str, output_image: str, output_dir: str | None,
                         and os.path.isfile(os.path.join(content_image, name)))
         if not photos:
             raise ConfigError(f"no photos (.jpg, .png, ...) in {content_image}")
-        if not os.path.isdir(output_dir):
-            raise OutputError(f"output folder does not exist: {output_dir}")
+        files.make_folder(output_dir, "--output_dir")
         pairs = [(photo, os.path.join(output_dir, os.path.splitext(os.path.basename(photo))[0] + ".png"))
                  for photo in photos]
         if any(os.path.abspath(photo) == os.path.abspath(output) for photo, output in pairs):
@@ -65,7 +76,7 @@ def plan_outputs(content_image: str, output_image: str, output_dir: str | None,
             raise ConfigError("--output_dir is for a folder of photos; for one photo use --output_image")
         pairs = [(content_image, output_image)]
     for _, output in pairs:
-        images.check_writable(output, overwrite)
+        files.check_writable(output, overwrite)
     return pairs
 
 
@@ -74,15 +85,20 @@ def apply_main(argv: list[str]) -> int:
     check_no_arguments(argv)
     if not _MODEL.value:
         raise ConfigError("--model is required (a .keras/.tflite file or a shipped style's name)")
-    from tf_style import demo, images, inference
+    from tf_style import demo
+    from tf_style.inference import apply
+    from tf_style.io import files, images
 
     if _CONTENT_IMAGE.value is None:
-        images.check_writable(_OUTPUT_IMAGE.value, _OVERWRITE.value)
+        files.check_writable(_OUTPUT_IMAGE.value, _OVERWRITE.value)
         pairs = [(None, _OUTPUT_IMAGE.value)]
     else:
         pairs = plan_outputs(_CONTENT_IMAGE.value, _OUTPUT_IMAGE.value, _OUTPUT_DIR.value, _OVERWRITE.value)
-    model_path = inference.resolve_model_path(_MODEL.value, _MODEL_PRECISION.value)
-    style_function = inference.load_style_model(model_path, num_threads=_NUM_THREADS.value)
+    style_function = apply.load_style_model(_MODEL.value, num_threads=_NUM_THREADS.value,
+                                            variant=_MODEL_VARIANT.value)
+    if not wants_native_logs():  # LiteRT announces its XNNPACK delegate on the first run: quietly, now.
+        with native_stderr_silenced():
+            style_function(np.zeros((MIN_IMAGE_SIZE, MIN_IMAGE_SIZE, 3), np.float32))
     tile_size = _TILE_SIZE.value or None
     if tile_size is not None and tile_size < 2 * _TILE_OVERLAP.value:
         raise ConfigError(f"--tile_size must be at least twice --tile_overlap ({2 * _TILE_OVERLAP.value})")
@@ -92,7 +108,7 @@ def apply_main(argv: list[str]) -> int:
             photo = (demo.demo_content_image(min(_MAX_SIZE.value or 512, 512)) if photo_path is None
                      else images.load_image(photo_path, max_size=_MAX_SIZE.value))
             began = time.perf_counter()
-            stylized_image = inference.apply_style(style_function, photo, strength=_STRENGTH.value,
+            stylized_image = apply.apply_style(style_function, photo, strength=_STRENGTH.value,
                                                    preserve_colors=_PRESERVE_COLORS.value, tile_size=tile_size,
                                                    overlap=_TILE_OVERLAP.value)
             elapsed = time.perf_counter() - began
@@ -117,4 +133,4 @@ def main(argv: list[str]) -> None:
 
 def run(argv: list[str]) -> None:
     """Parses flags from `argv` (argv[0] is the program name) and runs."""
-    app.run(main, argv=argv)
+    run_command("tf-style apply", sys.modules[__name__], main, argv)

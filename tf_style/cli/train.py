@@ -1,9 +1,13 @@
-"""`tf-style train`: train a fast (feed-forward) style network for one painting.
+"""`tf-style train`: train a fast (feed-forward) style network for one painting (model optimisation).
 
-Writes into --output_dir: checkpoints/ (resumable), logs/ (TensorBoard),
-train_config.json (the settings, checked on resume), and at the end
-<style_name>.keras (the trained network) with <style_name>.json (a manifest).
-Running the same command again after an interruption resumes exactly.
+Into --output_dir (created with its parents if missing) it writes `checkpoints/` (resumable),
+`logs/` (TensorBoard: losses, throughput, a stylised sample photo), `train_config.json` (the
+settings, checked on resume) and, at the end, `<style_name>.keras` (the trained network) with
+`<style_name>.json` (settings, versions, steps, time, final losses). Ctrl-C stops after the current
+step and saves a checkpoint (a second Ctrl-C stops at once); running the same command again resumes
+exactly where it stopped, and changing a setting other than the step counts is refused.
+--init_model fine-tunes a trained network (a shipped style's name or a .keras file) instead of
+starting from random weights. --devices trains on several devices with MirroredStrategy.
 """
 
 from __future__ import annotations
@@ -15,17 +19,18 @@ import sys
 import time
 import warnings
 
-from absl import app, flags
+from absl import flags
 
-from tf_style import inference
-from tf_style import train as train_lib
-from tf_style.backbones import BACKBONES, POOLINGS, file_sha256
-from tf_style.cli.common import check_no_arguments, exit_with_status, parse_layers, versions, write_json
+from tf_style.backbones.vgg import BACKBONES, POOLINGS
+from tf_style.cli.common import check_no_arguments, exit_with_status, parse_layers, run_command, versions
 from tf_style.errors import ConfigError, OutputError
-from tf_style.features import PRECISIONS
-from tf_style.transform_net import MODEL_SIZES
+from tf_style.hardware import PRECISIONS
+from tf_style.inference.registry import resolve_model_path
+from tf_style.io.files import check_writable, file_digest, make_folder, write_json
+from tf_style.networks.johnson.transform_net import MODEL_SIZES
+from tf_style.training.config import TrainConfig
 
-_DEFAULTS = train_lib.TrainConfig()
+_DEFAULTS = TrainConfig()
 
 _STYLE_IMAGE = flags.DEFINE_string("style_image", None, "The painting whose style the network learns.")
 _TRAIN_IMAGES = flags.DEFINE_string("train_images", None,
@@ -80,23 +85,23 @@ _DEVICES = flags.DEFINE_list("devices", None,
 _RESUMABLE_CHANGES = ("num_steps", "checkpoint_every", "log_every", "sample_every")
 
 
-def config_from_flags() -> train_lib.TrainConfig:
+def config_from_flags() -> TrainConfig:
     """The `TrainConfig` the flags describe (validated)."""
     content_layers, content_layer_weights = parse_layers(_CONTENT_LAYERS.value, "content_layers")
     style_layers, style_layer_weights = parse_layers(_STYLE_LAYERS.value, "style_layers")
-    return train_lib.TrainConfig(
+    return TrainConfig(
         backbone=_BACKBONE.value, vgg_weights=_VGG_WEIGHTS.value, pooling=_POOLING.value,
         model_size=_MODEL_SIZE.value, content_layers=content_layers,
         content_layer_weights=content_layer_weights, style_layers=style_layers, style_layer_weights=style_layer_weights,
         content_weight=_CONTENT_WEIGHT.value, style_weight=_STYLE_WEIGHT.value, tv_weight=_TV_WEIGHT.value,
         style_scale=_STYLE_SCALE.value, crop_size=_CROP_SIZE.value, batch_size=_BATCH_SIZE.value,
         num_steps=_NUM_STEPS.value, learning_rate=_LEARNING_RATE.value, seed=_SEED.value,
-        init_model=inference.resolve_model_path(_INIT_MODEL.value, "keras") if _INIT_MODEL.value else None,
+        init_model=resolve_model_path(_INIT_MODEL.value, "keras") if _INIT_MODEL.value else None,
         precision=_PRECISION.value, checkpoint_every=_CHECKPOINT_EVERY.value, log_every=_LOG_EVERY.value,
         sample_every=_SAMPLE_EVERY.value)
 
 
-def check_resumable(config_path: str, config: train_lib.TrainConfig) -> None:
+def check_resumable(config_path: str, config: TrainConfig) -> None:
     """Raises ConfigError when `config_path` records a run with other settings."""
     if not os.path.exists(config_path):
         return
@@ -136,7 +141,10 @@ def train_main(argv: list[str]) -> int:
             raise ConfigError(f"--{flag} is required")
     from tqdm import tqdm
 
-    from tf_style import export, images
+    from tf_style.io import images
+    from tf_style.networks.saving import save_keras_model
+    from tf_style.training.data import list_training_images
+    from tf_style.training.fast_style import FastStyleTraining
 
     config = config_from_flags()
     strategy = make_strategy(_DEVICES.value)
@@ -149,13 +157,11 @@ def train_main(argv: list[str]) -> int:
     style_image = images.load_image(_STYLE_IMAGE.value)
     with warnings.catch_warnings(record=True) as skipped:
         warnings.simplefilter("always")
-        image_paths = train_lib.list_training_images(_TRAIN_IMAGES.value)
+        image_paths = list_training_images(_TRAIN_IMAGES.value)
     for warning in skipped:
         print(f"tf-style train: warning: {warning.message}", file=sys.stderr)
     if os.path.exists(output_dir) and not os.path.isdir(output_dir):
-        raise OutputError(f"--output_dir is a file: {output_dir}")
-    if not os.path.isdir(os.path.dirname(os.path.abspath(output_dir))):
-        raise OutputError(f"the folder that would hold --output_dir does not exist: {output_dir}")
+        raise OutputError(f"--output_dir is a file, not a folder: {output_dir}")
     for path in (model_path, manifest_path):
         if os.path.exists(path) and not _OVERWRITE.value:
             raise OutputError(f"{path} exists: this run has finished (pass --overwrite to train again "
@@ -164,15 +170,11 @@ def train_main(argv: list[str]) -> int:
     # The file may change later (a fine-tuned style replacing its starting point): record what was read.
     init_model_sha256 = None
     if config.init_model and os.path.isfile(config.init_model):
-        init_model_sha256 = file_sha256(config.init_model)
+        init_model_sha256 = file_digest(config.init_model)
     # Builds the networks and checks the layers before anything is written.
-    training = train_lib.FastStyleTraining(style_image, image_paths, config, output_dir,
-                                           strategy=strategy)
-    try:
-        os.makedirs(output_dir, exist_ok=True)
-    except OSError as error:
-        raise OutputError(f"cannot create --output_dir {output_dir}: {error.strerror}") from None
-    images.check_writable(model_path, overwrite=True)
+    training = FastStyleTraining(style_image, image_paths, config, output_dir, strategy=strategy)
+    make_folder(output_dir, "--output_dir")  # With its parents: runs/painting works in a fresh folder.
+    check_writable(model_path, overwrite=True)
     if not os.path.exists(config_path):
         write_json(config_path, config.to_dict(), overwrite=False)
     start_step = training.resumed_step
@@ -194,7 +196,8 @@ def train_main(argv: list[str]) -> int:
     steps = training.run()
     try:
         for progress in steps:
-            bar.set_postfix({**{key.removesuffix("_loss"): f"{value:.4g}" for key, value in progress.losses.items()},
+            bar.set_postfix({**{key.removesuffix("_loss"): f"{value:.4g}" for key, value in progress.losses.items()
+                                if "/" not in key},
                              "img/s": f"{progress.images_per_second:.2f}"}, refresh=False)
             bar.update(1)
             if stop_requested:
@@ -215,7 +218,7 @@ def train_main(argv: list[str]) -> int:
         signal.signal(signal.SIGINT, previous_handler)
     bar.close()
 
-    export.save_keras_model(training.transform_net, model_path, overwrite=True)
+    save_keras_model(training.transform_net, model_path, overwrite=True)
     record = {
         "command": "train",
         "model": model_path,
@@ -245,4 +248,4 @@ def main(argv: list[str]) -> None:
 
 def run(argv: list[str]) -> None:
     """Parses flags from `argv` (argv[0] is the program name) and runs."""
-    app.run(main, argv=argv)
+    run_command("tf-style train", sys.modules[__name__], main, argv)

@@ -1,0 +1,40 @@
+"""The shipped styles: every file present, loadable, under the mobile contract, and faithful to Keras."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from tf_style.export import parity
+from tf_style.inference import registry, runners
+from tf_style.networks import saving
+
+from conftest import make_photo
+
+STYLES = registry.shipped_styles()
+
+
+def test_at_least_four_styles_ship():
+    assert len(STYLES) >= 4, STYLES
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_shipped_style(style):
+    folder = os.path.join(registry.saved_models_dir(), style)
+    expected = {f"{style}.keras", f"{style}_fp16.tflite", f"{style}_int8.tflite", "painting.jpg", "sample.jpg",
+                "MODEL_CARD.md", "model_card.json"}
+    assert expected <= set(os.listdir(folder))
+    assert sum(os.path.getsize(os.path.join(folder, name)) for name in expected) < 1.5 * 2**20  # Small: in git.
+    card = json.load(open(os.path.join(folder, "model_card.json")))
+    assert card["name"] == style and "non-commercial" in card["training_data_terms"]
+    model = saving.load_keras_model(os.path.join(folder, f"{style}.keras"))
+    photo = make_photo(48, 72)
+    for precision, quantization in (("fp16", "float16"), ("int8", "dynamic_int8")):
+        runner = runners.TFLiteRunner.from_file(os.path.join(folder, f"{style}_{precision}.tflite"), num_threads=1)
+        assert runner.signature_name == "stylize" and list(runner.inputs["image"]["shape_signature"]) == [1, -1, -1, 3]
+        report = parity.parity_report(model, runner, [photo])
+        parity.check_parity(report, quantization)
+        assert card["tflite"][precision]["parity"]["min_psnr_db"] >= parity.PARITY_MIN_PSNR[quantization]
+    stylized = np.asarray(model(photo[None]))[0]
+    assert np.abs(stylized - photo).mean() > 0.05  # It paints: the picture is not the photo.

@@ -1,0 +1,249 @@
+"""Image optimisation on a tiny random VGG19-shaped extractor (fast, no download)."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tf_style import color
+from tf_style.backbones.feature_extractor import build_feature_extractor
+from tf_style.errors import ConfigError
+from tf_style.io import images
+from tf_style.optimization.config import StylizeConfig
+from tf_style.optimization.image_optimization import ImageOptimization, stylize
+
+from conftest import ALL_LAYERS, make_painting, make_photo
+
+FAST = StylizeConfig(max_size=48, num_steps=10)
+
+
+def _run(photo, painting, extractor, **changes):
+    optimization = ImageOptimization(photo, [painting], FAST.replace(**changes), extractor)
+    progress = list(optimization.run())
+    return optimization, progress, optimization.result()
+
+
+@pytest.mark.parametrize("optimizer, lbfgs_scaling",
+                         [("lbfgs", "diagonal"), ("lbfgs", "scalar"), ("adam", "diagonal")])
+def test_loss_falls_and_step_traces_once(photo, painting, tiny_extractor, optimizer, lbfgs_scaling):
+    optimization, progress, result = _run(photo, painting, tiny_extractor, optimizer=optimizer,
+                                          lbfgs_scaling=lbfgs_scaling, num_steps=15)
+    totals = [p.losses["total_loss"] for p in progress]
+    assert totals[-1] < 0.6 * totals[0]
+    assert result.losses["total_loss"] <= min(totals) + 1e-6
+    assert optimization.step_function.tracing_count() == 1  # 15 steps, one trace.
+    assert result.stop_reason == "completed" and result.steps == 15
+    assert result.image.shape == (36, 48, 3) and result.image.dtype == np.float32
+    assert 0.0 <= result.image.min() and result.image.max() <= 1.0
+    assert set(progress[0].losses) >= {"total_loss", "content_loss", "style_loss", "tv_loss",
+                                       "style_loss/block1_conv1", "style_loss/block5_conv1"}
+
+
+def test_multiscale_traces_once_per_size_and_warm_starts(photo, painting, tiny_extractor):
+    optimization = ImageOptimization(make_photo(128, 160), [painting],
+                                     FAST.replace(max_size=160, scales=3, num_steps=4), tiny_extractor)
+    traces, first_losses = {}, {}
+    for progress in optimization.run():
+        traces[progress.image_size] = optimization.step_function.tracing_count()
+        first_losses.setdefault(progress.image_size, progress.losses["content_loss"])
+    assert traces == {(32, 40): 1, (64, 80): 1, (128, 160): 1}
+    # Warm start: each finer scale begins from the stylised coarse picture, not from the photo.
+    assert first_losses[(64, 80)] > 1e-3 and first_losses[(128, 160)] > 1e-3
+    result = optimization.result()
+    assert result.scale_sizes == [(32, 40), (64, 80), (128, 160)] and result.steps == 12
+
+
+def test_a_stalled_bfloat16_run_goes_on_in_float32(photo, painting):
+    keras.utils.set_random_seed(0)
+    mixed = build_feature_extractor(ALL_LAYERS, "vgg19", weights=None, width=1 / 16, precision="bfloat16")
+    optimization = ImageOptimization(photo, [painting], FAST.replace(max_size=64, num_steps=200), mixed)
+    totals = [progress.losses["total_loss"] for progress in optimization.run()]
+    result = optimization.result()
+    # In bfloat16 the line search stalls once a step gains less than the rounding hides
+    # (after about 95 steps here); the run then continues in float32 and keeps improving.
+    switch = result.float32_from_step
+    assert result.precision == "bfloat16" and switch is not None and 20 < switch < 180
+    assert optimization.extractor.precision == "float32" and mixed.precision == "bfloat16"
+    assert totals[-1] < 0.99 * totals[switch - 1]
+    assert result.losses["total_loss"] == pytest.approx(min(totals[switch - 1:]))
+    assert result.steps == 200 and result.stop_reason == "completed"
+
+
+def test_float32_runs_never_switch(photo, painting, tiny_extractor):
+    result = _run(photo, painting, tiny_extractor)[2]
+    assert result.precision == "float32" and result.float32_from_step is None
+
+
+def test_scales_too_small_for_the_network_are_dropped(photo, painting, tiny_extractor):
+    optimization = ImageOptimization(photo, [painting], FAST.replace(scales=4), tiny_extractor)
+    assert optimization.scale_sizes == [(36, 48)]  # 18 x 24 would be below 2 x 16 pixels.
+
+
+def test_same_seed_same_picture_and_other_seed_differs(photo, painting, tiny_extractor):
+    first = _run(photo, painting, tiny_extractor, init="noise", seed=5)[2].image
+    again = _run(photo, painting, tiny_extractor, init="noise", seed=5)[2].image
+    other = _run(photo, painting, tiny_extractor, init="noise", seed=6)[2].image
+    np.testing.assert_array_equal(first, again)
+    assert np.abs(first - other).mean() > 0.01
+
+
+@pytest.mark.parametrize("init", ["recolored_content", "content", "style", "noise", "path"])
+def test_init_kinds(photo, painting, tiny_extractor, tmp_path, init):
+    if init == "path":
+        init = str(tmp_path / "start.png")
+        images.save_image(np.full((10, 10, 3), 0.25), init)
+    optimization = ImageOptimization(photo, [painting], FAST.replace(init=init, num_steps=1), tiny_extractor)
+    first = next(iter(optimization.run()))
+    assert first.step == 1
+    if init == "content":
+        assert first.losses["content_loss"] == pytest.approx(0.0, abs=1e-4)
+    else:
+        assert first.losses["content_loss"] > 0.01
+
+
+def test_recolored_content_init_has_the_paintings_colours(photo, painting, tiny_extractor):
+    """The starting picture is the photo, recoloured to the (blended) paintings' colour mean and covariance."""
+    # Paintings of moderate contrast, so that no recoloured pixel leaves [0, 1] and gets clipped.
+    light, dark = 0.35 + 0.3 * painting, 0.2 + 0.2 * painting[::-1]
+    optimization = ImageOptimization(photo, [light, dark], FAST.replace(style_blend=(3.0, 1.0)), tiny_extractor)
+    start = optimization._initial_image(photo.shape[:2], photo)
+    assert 0.0 < start.min() and start.max() < 1.0
+    mixture = np.concatenate([light.reshape(-1, 3)] * 3 + [dark.reshape(-1, 3)])  # Weights 3 : 1.
+    np.testing.assert_allclose(start.reshape(-1, 3).mean(0), mixture.mean(0), atol=1e-3)
+    np.testing.assert_allclose(np.cov(start.reshape(-1, 3), rowvar=False), np.cov(mixture, rowvar=False), atol=1e-3)
+    # Still the photo: the recolouring is one affine map of its pixels.
+    flat = np.c_[photo.reshape(-1, 3), np.ones(photo.shape[0] * photo.shape[1])]
+    solution = np.linalg.lstsq(flat, start.reshape(-1, 3), rcond=None)[0]
+    assert np.abs(flat @ solution - start.reshape(-1, 3)).max() < 1e-4
+
+
+def test_init_noise_adds_seeded_gaussian_noise_of_the_given_spread(photo, painting, tiny_extractor):
+    def start(**changes):
+        optimization = ImageOptimization(photo, [painting], FAST.replace(init="content", **changes), tiny_extractor)
+        return optimization._initial_image(photo.shape[:2], photo)
+
+    mid_grey = np.full_like(photo, 0.5)  # Far from 0 and 1, so that clipping leaves the noise alone.
+    optimization = ImageOptimization(mid_grey, [painting], FAST.replace(init="content", init_noise=0.1),
+                                     tiny_extractor)
+    noise = optimization._initial_image(photo.shape[:2], mid_grey) - 0.5
+    assert abs(noise.mean()) < 0.01 and noise.std() == pytest.approx(0.1, rel=0.05)
+    np.testing.assert_array_equal(start(init_noise=0.0), photo)
+    noisy = start(init_noise=0.2, seed=4)
+    assert noisy.min() >= 0.0 and noisy.max() <= 1.0
+    np.testing.assert_array_equal(noisy, start(init_noise=0.2, seed=4))
+    assert np.abs(noisy - start(init_noise=0.2, seed=5)).mean() > 0.05
+
+
+def test_negative_init_noise_is_refused():
+    with pytest.raises(ConfigError, match="init_noise must be >= 0"):
+        FAST.replace(init_noise=-0.1)
+
+
+def test_max_seconds_stops_early_and_keeps_best(photo, painting, tiny_extractor):
+    _, progress, result = _run(photo, painting, tiny_extractor, num_steps=10_000, max_seconds=2.0)
+    assert result.stop_reason == "max_seconds"
+    assert 1 <= result.steps < 10_000
+    assert result.losses["total_loss"] == pytest.approx(min(p.losses["total_loss"] for p in progress))
+
+
+def test_non_finite_loss_stops_and_keeps_last_good_picture(photo, painting, tiny_extractor, monkeypatch):
+    calls = tf.Variable(0)
+    original = ImageOptimization._losses
+
+    def poisoned(self, image, targets):
+        losses = original(self, image, targets)
+        calls.assign_add(1)
+        nan_after_three = tf.where(calls > 3, np.nan, 0.0)
+        return {**losses, "total_loss": losses["total_loss"] + nan_after_three}
+
+    monkeypatch.setattr(ImageOptimization, "_losses", poisoned)
+    _, progress, result = _run(photo, painting, tiny_extractor, optimizer="adam")
+    assert result.stop_reason == "non_finite_loss"
+    assert len(progress) == 3 and result.steps == 3
+    assert np.isfinite(result.image).all()
+    assert result.losses["total_loss"] == pytest.approx(min(p.losses["total_loss"] for p in progress))
+
+
+def test_several_styles_blend_and_blend_length_is_checked(photo, tiny_extractor):
+    stripes, flat = make_painting(), np.full((40, 40, 3), [0.2, 0.8, 0.2], np.float32)
+    result = stylize(photo, [stripes, flat], FAST.replace(style_blend=(0.8, 0.2)), tiny_extractor)
+    assert result.image.shape == (36, 48, 3)
+    with pytest.raises(ConfigError, match="style_blend has 1 weights for 2 style images"):
+        ImageOptimization(photo, [stripes, flat], FAST.replace(style_blend=(1.0,)), tiny_extractor)
+
+
+def test_blending_two_copies_of_a_style_equals_one(photo, painting, tiny_extractor):
+    one = stylize(photo, [painting], FAST, tiny_extractor).image
+    two = stylize(photo, [painting, painting], FAST.replace(style_blend=(3.0, 1.0)), tiny_extractor).image
+    np.testing.assert_allclose(one, two, atol=1e-4)
+
+
+def test_preserve_colors_luminance_keeps_photo_chroma(photo, painting, tiny_extractor):
+    result = stylize(photo, [painting], FAST.replace(preserve_colors="luminance"), tiny_extractor)
+    content = images.resize_image(photo, result.image.shape[:2])
+    to_yiq = color._RGB_TO_YIQ.T
+    chroma_error = np.abs((result.image @ to_yiq)[..., 1:] - (content @ to_yiq)[..., 1:])
+    assert np.percentile(chroma_error, 95) < 0.02  # Only clipping to [0, 1] may move it.
+
+
+def test_preserve_colors_histogram_recolours_the_style(photo, painting, tiny_extractor):
+    optimization = ImageOptimization(photo, [painting], FAST.replace(preserve_colors="histogram"),
+                                     tiny_extractor)
+    recoloured = optimization.style_images[0].reshape(-1, 3).mean(0)
+    np.testing.assert_allclose(recoloured, photo.reshape(-1, 3).mean(0), atol=0.03)
+
+
+def test_small_image_is_enlarged_to_what_the_network_needs(painting, tiny_extractor):
+    result = stylize(make_photo(10, 20), [painting], FAST.replace(num_steps=2), tiny_extractor)
+    assert result.image.shape == (32, 64, 3)  # block5_conv1 needs >= 2 x 16 pixels a side.
+
+
+def test_per_layer_weights_and_paper_names(photo, painting, tiny_extractor):
+    config = FAST.replace(style_layers=("conv1_1", "relu2_1", "block1_conv1"), style_layer_weights=(1, 2, 3),
+                          num_steps=1)
+    optimization = ImageOptimization(photo, [painting], config, tiny_extractor)
+    assert optimization.objective.term("style_loss").layer_weights == {"block1_conv1": 4.0, "block2_conv1": 2.0}
+
+
+def test_bad_image_arrays(painting, tiny_extractor):
+    from tf_style.errors import ImageError
+
+    with pytest.raises(ImageError, match="content image must be an"):
+        ImageOptimization(np.zeros((8, 8)), [painting], FAST, tiny_extractor)
+    with pytest.raises(ConfigError, match="at least one style image"):
+        ImageOptimization(make_photo(), [], FAST, tiny_extractor)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"num_steps": 0}, "num_steps must be a whole number >= 1"),
+    ({"style_weight": 0.0}, "style_weight must be > 0"),
+    ({"content_weight": -1.0}, "content_weight must be >= 0"),
+    ({"tv_weight": float("nan")}, "tv_weight must be a finite number"),
+    ({"style_layer_weights": (1.0, -2.0, 1, 1, 1)}, "style_layer_weights must be > 0"),
+    ({"style_layer_weights": (1.0,)}, "has 1 values for 5 layers"),
+    ({"optimizer": "sgd"}, "optimizer must be one of lbfgs, adam"),
+    ({"lbfgs_scaling": "identity"}, "lbfgs_scaling must be one of diagonal, scalar, got 'identity'"),
+    ({"init": "/no/such/start.png"}, "init must be one of"),
+    ({"max_seconds": 0}, "max_seconds must be > 0"),
+    ({"style_layers": ()}, "style_layers must name at least one layer"),
+])
+def test_config_validation(changes, message):
+    with pytest.raises(ConfigError, match=message) as error:
+        StylizeConfig(**changes)
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_xla_step_runs_and_lowers_the_loss(photo, painting, tiny_extractor, optimizer):
+    optimization, progress, result = _run(photo, painting, tiny_extractor, optimizer=optimizer, xla=True,
+                                          num_steps=6)
+    assert result.stop_reason == "completed" and result.steps == 6
+    assert progress[-1].losses["total_loss"] < progress[0].losses["total_loss"]
+    assert optimization.step_function.tracing_count() == 1
+
+
+def test_public_stylize_stays_the_function_after_the_module_is_imported():
+    import tf_style
+
+    assert callable(tf_style.ImageOptimization) and callable(tf_style.stylize)
+    assert tf_style.stylize is stylize

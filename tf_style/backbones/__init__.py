@@ -1,0 +1,1 @@
+"""VGG backbones: architectures, pretrained weights, and the feature extractor built on them."""

@@ -1,0 +1,168 @@
+"""Runners: one call interface for ``.keras`` and ``.tflite`` networks of any signature.
+
+A runner takes and gives NumPy arrays by the signature's names
+(`tf_style.networks.signatures`). Called with just an image, it paints it:
+``runner(image, **other_inputs) -> stylized_image``, float32 (H, W, 3) or
+(1, H, W, 3) RGB in [0, 1]. TFLite files run with the LiteRT interpreter
+(``ai-edge-litert``), or ``tf.lite`` when LiteRT is not installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from tf_style.errors import ConfigError, ModelError
+from tf_style.io.files import check_model_file
+from tf_style.networks.signatures import IMAGE_NAME, IMAGE_TO_IMAGE, MIN_IMAGE_SIZE, STYLIZED_IMAGE_NAME
+
+SIGNATURE_NAME = IMAGE_TO_IMAGE.name
+
+
+def _interpreter_class():
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:  # LiteRT not installed: TensorFlow's own copy of the interpreter.
+        import tensorflow as tf
+
+        Interpreter = tf.lite.Interpreter
+    return Interpreter
+
+
+def _image_batch(image: np.ndarray) -> np.ndarray:
+    """`image` as a (1, H, W, 3) float32 batch; ConfigError when it is too small for the networks."""
+    image = np.asarray(image, np.float32)
+    batch = image if image.ndim == 4 else image[None]
+    if min(batch.shape[1:3]) < MIN_IMAGE_SIZE:
+        raise ConfigError(f"image is {batch.shape[2]}x{batch.shape[1]}; the network needs at least "
+                          f"{MIN_IMAGE_SIZE} pixels on each side")
+    return batch
+
+
+class TFLiteRunner:
+    """Runs a ``.tflite`` network on inputs of any size.
+
+    Resizes dynamic inputs to each call's arrays, quantises inputs and
+    dequantises outputs whose types are integers. The model must have an RGB
+    image input (named ``image``, or its only input) and an image output (named
+    ``stylized_image``, or its only output).
+
+    Attributes:
+        signature_name: The signature it runs (``stylize`` when the file has it).
+        inputs, outputs: {name: LiteRT tensor details} of that signature.
+        image_input, image_output: The names of the image input and output.
+
+    Example:
+        >>> runner = TFLiteRunner.from_file("starry_night_fp16.tflite")  # doctest: +SKIP
+        >>> stylized_image = runner(photo)  # (H, W, 3) float32 in [0, 1]  # doctest: +SKIP
+    """
+
+    def __init__(self, model_content: bytes, num_threads: int | None = None):
+        """Loads the model.
+
+        Args:
+            model_content: The ``.tflite`` bytes.
+            num_threads: CPU threads for the interpreter; None for its default.
+
+        Raises:
+            ModelError: the bytes are not a TFLite model with an image input and output.
+        """
+        Interpreter = _interpreter_class()
+        try:
+            self.interpreter = Interpreter(model_content=bytes(model_content), num_threads=num_threads)
+            signatures = self.interpreter.get_signature_list()
+        except (ValueError, RuntimeError) as error:
+            raise ModelError(f"not a TFLite model ({str(error).strip().splitlines()[0][:120]})") from None
+        if not signatures:
+            raise ModelError("the TFLite model has no signature")
+        self.signature_name = SIGNATURE_NAME if SIGNATURE_NAME in signatures else next(iter(signatures))
+        self.runner = self.interpreter.get_signature_runner(self.signature_name)
+        self.inputs = self.runner.get_input_details()
+        self.outputs = self.runner.get_output_details()
+        self.image_input = _pick(self.inputs, IMAGE_NAME, "input")
+        self.image_output = _pick(self.outputs, STYLIZED_IMAGE_NAME, "output")
+        shape = list(self.inputs[self.image_input]["shape_signature"])
+        if len(shape) != 4 or shape[-1] != 3:
+            raise ModelError(f"the TFLite model's image input is not an RGB image batch: {shape}")
+
+    @classmethod
+    def from_file(cls, path: str, num_threads: int | None = None) -> TFLiteRunner:
+        """Loads a ``.tflite`` file (ModelError when missing, empty or not a model)."""
+        check_model_file(path)
+        with open(path, "rb") as file:
+            content = file.read()
+        try:
+            return cls(content, num_threads=num_threads)
+        except ModelError as error:
+            raise ModelError(f"{path}: {error}") from None
+
+    def run(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Every output by name, float32, for every input by name (each with its batch axis)."""
+        missing = set(self.inputs) - set(inputs)
+        if missing:
+            raise ConfigError(f"the model needs the inputs {', '.join(sorted(missing))}")
+        feed = {name: _quantize(np.asarray(inputs[name]), details) for name, details in self.inputs.items()}
+        results = self.runner(**feed)
+        return {name: _dequantize(results[name], details) for name, details in self.outputs.items()}
+
+    def __call__(self, image: np.ndarray, **inputs: np.ndarray) -> np.ndarray:
+        """Paints one image.
+
+        Args:
+            image: float32 (H, W, 3) or (1, H, W, 3) RGB in [0, 1], sides at least 8.
+            **inputs: The model's other inputs, by name, with their batch axis.
+
+        Returns:
+            float32 array of the same shape, in [0, 1].
+        """
+        batch = _image_batch(image)
+        output = np.clip(self.run({**inputs, self.image_input: batch})[self.image_output], 0.0, 1.0)
+        return output if np.ndim(image) == 4 else output[0]
+
+
+class KerasRunner:
+    """Runs a Keras network with the runners' call interface (see the module docstring).
+
+    Args:
+        model: A Keras model whose first input and output are RGB image batches.
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self.input_names = [tensor.name for tensor in model.inputs]
+
+    def __call__(self, image: np.ndarray, **inputs: np.ndarray) -> np.ndarray:
+        batch = _image_batch(image)
+        if inputs:
+            feed = {**inputs, self.input_names[0]: batch}
+            outputs = self.model(feed, training=False)
+        else:
+            outputs = self.model(batch, training=False)
+        output = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+        output = np.clip(np.asarray(output, np.float32), 0.0, 1.0)
+        return output if np.ndim(image) == 4 else output[0]
+
+
+def _pick(details: dict, preferred: str, kind: str) -> str:
+    if preferred in details:
+        return preferred
+    if len(details) == 1:
+        return next(iter(details))
+    raise ModelError(f"the TFLite model has {len(details)} {kind}s and none named {preferred!r}")
+
+
+def _quantize(values: np.ndarray, details: dict) -> np.ndarray:
+    dtype = details["dtype"]
+    if np.issubdtype(dtype, np.floating):
+        return values.astype(dtype)
+    scale, zero_point = details["quantization"]
+    info = np.iinfo(dtype)
+    return np.clip(np.round(values / scale + zero_point), info.min, info.max).astype(dtype)
+
+
+def _dequantize(values: np.ndarray, details: dict) -> np.ndarray:
+    if np.issubdtype(values.dtype, np.floating):
+        return values.astype(np.float32)
+    scale, zero_point = details["quantization"]
+    return ((values.astype(np.float32) - zero_point) * scale).astype(np.float32)

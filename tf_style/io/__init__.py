@@ -1,0 +1,1 @@
+"""Files in and out: images (`images`), atomic writes and digests (`files`)."""

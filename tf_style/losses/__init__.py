@@ -1,0 +1,1 @@
+"""Losses: the functions (`functional`), weighted terms of them (`terms`), the `objective` that sums the terms, and the `config` that chooses the loss network, layers and weights."""

@@ -1,0 +1,93 @@
+"""Loss terms: a loss function with its weight and the loss-network layers it reads.
+
+A term is called as ``term(image, features, target) -> (value, details)``:
+`image` is the picture batch (B, H, W, 3) in [0, 1], `features` the loss
+network's ``{layer: activations}`` of it, `target` what the term compares them
+with (from `term.target(...)`, computed once per reference image), `value` a
+float32 scalar (unweighted) and `details` a dict of further scalars to report
+(``style_loss/<layer>``). `tf_style.losses.objective.Objective` weighs and sums them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import tensorflow as tf
+
+from tf_style.losses import functional
+
+
+class ContentLoss:
+    """``content_loss``: relative squared distance of feature maps to the photo's, per layer.
+
+    Args:
+        layer_weights: {Keras layer name: weight}; weights are normalised to sum 1.
+        weight: The term's weight in the objective.
+    """
+
+    key = "content_loss"
+
+    def __init__(self, layer_weights: Mapping[str, float], weight: float = 1.0):
+        self.layer_weights = dict(layer_weights)
+        self.weight = weight
+
+    def target(self, features: Mapping[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        """The photo's features (B, h, w, C) at this term's layers."""
+        return {name: features[name] for name in self.layer_weights}
+
+    def __call__(self, image, features, target) -> tuple[tf.Tensor, dict]:
+        per_layer = {name: functional.content_loss(features[name], target[name]) for name in self.layer_weights}
+        return functional.weighted_layer_sum(per_layer, self.layer_weights), {}
+
+
+class GramStyleLoss:
+    """``style_loss``: relative squared distance of Gram matrices to the painting's, per layer.
+
+    Reports each layer's distance as ``style_loss/<layer>``.
+
+    Args:
+        layer_weights: {Keras layer name: weight}; weights are normalised to sum 1.
+        weight: The term's weight in the objective.
+    """
+
+    key = "style_loss"
+
+    def __init__(self, layer_weights: Mapping[str, float], weight: float = 1.0):
+        self.layer_weights = dict(layer_weights)
+        self.weight = weight
+
+    def target(
+        self, features_per_style: Sequence[Mapping[str, tf.Tensor]], blend_weights: Sequence[float] | None = None
+    ) -> dict[str, tf.Tensor]:
+        """The paintings' Gram matrices (1, C, C) at this term's layers, blended with `blend_weights`.
+
+        Args:
+            features_per_style: Each painting's features (one image each).
+            blend_weights: One positive weight per painting (normalised to sum 1); None for equal.
+        """
+        grams = [{name: functional.gram_matrix(features[name]) for name in self.layer_weights}
+                 for features in features_per_style]
+        return {name: functional.blend_grams([each[name] for each in grams], blend_weights)
+                for name in self.layer_weights}
+
+    def __call__(self, image, features, target) -> tuple[tf.Tensor, dict]:
+        per_layer = {name: functional.style_layer_loss(features[name], target[name]) for name in self.layer_weights}
+        details = {f"{self.key}/{name}": value for name, value in per_layer.items()}
+        return functional.weighted_layer_sum(per_layer, self.layer_weights), details
+
+
+class TotalVariationLoss:
+    """``tv_loss``: mean squared difference between neighbouring pixels (reads no layers).
+
+    Args:
+        weight: The term's weight in the objective.
+    """
+
+    key = "tv_loss"
+    layer_weights: dict[str, float] = {}
+
+    def __init__(self, weight: float = 1.0):
+        self.weight = weight
+
+    def __call__(self, image, features, target=None) -> tuple[tf.Tensor, dict]:
+        return functional.tv_loss(image), {}

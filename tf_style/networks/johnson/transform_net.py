@@ -1,0 +1,183 @@
+"""The transform network of model optimisation (Johnson, Alahi & Fei-Fei, ECCV 2016).
+
+    image -> 9x9 stem -> two stride-2 downsamplings -> residual blocks
+          -> two (x2 resize + 3x3 conv) upsamplings -> 9x9 conv -> sigmoid
+
+with the improvements the field adopted since: instance normalisation instead of
+batch normalisation (Ulyanov et al., 2016), reflection padding instead of zero
+padding (no dark borders), and resize-then-convolve instead of transposed
+convolutions, which leave checkerboard artifacts (Odena et al., 2016). The
+resize is nearest-neighbour in the classic network and bilinear in the mobile
+one, whose nearest-neighbour version painted a 2-pixel grid (see
+`tf_style.networks.layers.Upsampling2x`). Every layer runs in TFLite's delegates
+(see `tf_style.networks.layers`).
+
+Two presets (`MODEL_SIZES`): "classic", the network of Johnson et al.
+(1.7 M parameters), and "mobile", a quarter of the width, three residual
+blocks, a stride-2 9x9 stem, bilinear upsampling and a 3x3 output convolution, so that
+only two small convolutions run at full resolution (about 70 k parameters).
+
+Input and output: float32 RGB images (B, H, W, 3) in [0, 1], any H and W of at
+least 8 pixels (reflection padding at 1/4 resolution needs 2). A stride-2
+convolution after reflection padding of k // 2 gives ceil(H / 2) rows, so the
+upsampled result has 4 * ceil(H / 4) >= H rows and is cropped back to the input's
+size: no padding to a multiple of 4 is needed (it cost 7 ms of 55 in TFLite).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import keras
+
+from tf_style.errors import ConfigError
+from tf_style.networks.layers import (
+    UPSAMPLING_INTERPOLATIONS,
+    CropLike,
+    InstanceNormalization,
+    ReflectionPadding2D,
+    Upsampling2x,
+)
+
+MODEL_SIZES = {
+    "classic": {"width": 1.0, "num_residual_blocks": 5, "stem_stride": 1, "output_kernel_size": 9,
+                "upsampling": "nearest"},
+    "mobile": {"width": 0.25, "num_residual_blocks": 3, "stem_stride": 2, "output_kernel_size": 3,
+               "upsampling": "bilinear"},
+}
+
+
+def _kernel_initializer(layer_seeds):
+    """Keras's default kernel initialiser, with the next seed of `layer_seeds` (unseeded if None)."""
+    return keras.initializers.GlorotUniform(seed=None if layer_seeds is None else next(layer_seeds))
+
+
+def _conv_block(x, filters, kernel_size, strides, name, layer_seeds, relu=True):
+    """Reflection pad, convolution, instance norm, optional ReLU.
+
+    The convolution has no bias: the norm subtracts each channel's mean, so a bias
+    would be cancelled exactly, and its gradient would be pure rounding noise, which
+    Adam (dividing by the gradient's own scale) turns into full-size, device-dependent
+    steps.
+    """
+    x = ReflectionPadding2D(kernel_size // 2, name=f"{name}_pad")(x)
+    x = keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="valid", use_bias=False,
+                            kernel_initializer=_kernel_initializer(layer_seeds), name=f"{name}_conv")(x)
+    x = InstanceNormalization(name=f"{name}_norm")(x)
+    return keras.layers.ReLU(name=f"{name}_relu")(x) if relu else x
+
+
+def _is_whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@keras.saving.register_keras_serializable(package="tf_style")
+class TransformNet(keras.Model):
+    """The transform network: a functional Keras model that knows its own settings.
+
+    Args:
+        width: Multiplier on the filter counts (32, 64, 128 at width 1.0, the
+            classic size of Johnson et al.); 0.25-0.5 gives a small mobile model.
+        num_residual_blocks: Residual blocks at 1/4 resolution (5 classic; fewer for mobile).
+        stem_stride: 1 (classic: 9x9 stem at full resolution, then two stride-2
+            convolutions) or 2 (the stem itself downsamples, then one stride-2
+            convolution): the residual blocks run at 1/4 resolution either way.
+        output_kernel_size: Odd kernel size of the last convolution (9 classic, 3 mobile).
+        upsampling: "nearest" (Johnson et al.) or "bilinear" before each
+            upsampling convolution (see `tf_style.networks.layers.Upsampling2x`).
+        seed: Seeds the initial weights (the same seed gives the same network);
+            None draws them from Keras's global random state. Nothing global is
+            changed either way.
+        name: The model's name.
+
+    Called on float32 RGB images (B, H, W, 3) in [0, 1], it returns the stylised
+    images, same shape, also in [0, 1]. `get_config` returns the arguments above,
+    so a ``.keras`` file rebuilds the same network; `preset` names the
+    `MODEL_SIZES` entry it matches.
+
+    Raises:
+        ConfigError: width not positive, a negative number of blocks, a stem
+            stride other than 1 or 2, an even or non-positive output kernel size,
+            an unknown upsampling, or a negative seed.
+
+    Example:
+        >>> net = TransformNet.from_preset("mobile")  # doctest: +SKIP
+        >>> stylized_image = net(images)  # (B, H, W, 3) in [0, 1]  # doctest: +SKIP
+    """
+
+    def __init__(self, width: float = 1.0, num_residual_blocks: int = 5, stem_stride: int = 1,
+                 output_kernel_size: int = 9, upsampling: str = "nearest", seed: int | None = None,
+                 name: str = "transform_net", **kwargs):
+        if isinstance(width, bool) or not isinstance(width, (int, float)) or not width > 0:
+            raise ConfigError(f"width must be > 0, got {width!r}")
+        if not _is_whole(num_residual_blocks) or num_residual_blocks < 0:
+            raise ConfigError(f"num_residual_blocks must be a whole number >= 0, got {num_residual_blocks!r}")
+        if stem_stride not in (1, 2) or isinstance(stem_stride, bool):
+            raise ConfigError(f"stem_stride must be 1 or 2, got {stem_stride!r}")
+        if not _is_whole(output_kernel_size) or output_kernel_size < 1 or output_kernel_size % 2 == 0:
+            raise ConfigError(f"output_kernel_size must be odd and positive, got {output_kernel_size!r}")
+        if upsampling not in UPSAMPLING_INTERPOLATIONS:
+            raise ConfigError(f"upsampling must be one of {UPSAMPLING_INTERPOLATIONS}, got {upsampling!r}")
+        if seed is not None and (not _is_whole(seed) or seed < 0):
+            raise ConfigError(f"seed must be a whole number >= 0 or None, got {seed!r}")
+        filters = [max(4, round(base * width)) for base in (32, 64, 128)]
+        layer_seeds = None if seed is None else itertools.count(seed * 1000)
+
+        image = keras.Input((None, None, 3), name="image")
+        x = _conv_block(image, filters[0], 9, stem_stride, "stem", layer_seeds)
+        if stem_stride == 1:
+            x = _conv_block(x, filters[1], 3, 2, "down1", layer_seeds)
+        x = _conv_block(x, filters[2], 3, 2, "down2", layer_seeds)
+        for index in range(1, num_residual_blocks + 1):
+            shortcut = x
+            x = _conv_block(x, filters[2], 3, 1, f"residual{index}_a", layer_seeds)
+            x = _conv_block(x, filters[2], 3, 1, f"residual{index}_b", layer_seeds, relu=False)
+            x = keras.layers.Add(name=f"residual{index}_add")([shortcut, x])
+        for index, channels in ((1, filters[1]), (2, filters[0])):
+            x = Upsampling2x(upsampling, name=f"up{index}_resize")(x)
+            x = _conv_block(x, channels, 3, 1, f"up{index}", layer_seeds)
+        x = ReflectionPadding2D(output_kernel_size // 2, name="output_pad")(x)
+        x = keras.layers.Conv2D(3, output_kernel_size, padding="valid",
+                                kernel_initializer=_kernel_initializer(layer_seeds), name="output_conv")(x)
+        x = keras.layers.Activation("sigmoid", name="output_sigmoid")(x)
+        stylized_image = CropLike(name="crop_to_input")([x, image])
+        super().__init__(image, stylized_image, name=name, **kwargs)
+        self.width = width
+        self.num_residual_blocks = num_residual_blocks
+        self.stem_stride = stem_stride
+        self.output_kernel_size = output_kernel_size
+        self.upsampling = upsampling
+        self.seed = seed
+
+    @classmethod
+    def from_preset(cls, preset: str, seed: int | None = None, name: str = "transform_net") -> TransformNet:
+        """The network of a `MODEL_SIZES` preset ("mobile" or "classic")."""
+        if preset not in MODEL_SIZES:
+            raise ConfigError(f"unknown model size {preset!r}; choose one of {', '.join(MODEL_SIZES)}")
+        return cls(**MODEL_SIZES[preset], seed=seed, name=name)
+
+    @property
+    def architecture(self) -> dict:
+        """The settings that decide the network's layers (a `MODEL_SIZES` entry's keys)."""
+        return {"width": self.width, "num_residual_blocks": self.num_residual_blocks,
+                "stem_stride": self.stem_stride, "output_kernel_size": self.output_kernel_size,
+                "upsampling": self.upsampling}
+
+    @property
+    def preset(self) -> str | None:
+        """The `MODEL_SIZES` entry this network is, or None for other settings."""
+        return next((name for name, settings in MODEL_SIZES.items() if settings == self.architecture), None)
+
+    def get_config(self):
+        return {**self.architecture, "seed": self.seed, "name": self.name}
+
+
+def build_transform_net(width: float = 1.0, num_residual_blocks: int = 5, stem_stride: int = 1,
+                        output_kernel_size: int = 9, upsampling: str = "nearest",
+                        seed: int | None = None, name: str = "transform_net") -> TransformNet:
+    """Builds a `TransformNet` (see the class for every argument).
+
+    Example:
+        >>> net = build_transform_net(**MODEL_SIZES["mobile"])  # doctest: +SKIP
+    """
+    return TransformNet(width, num_residual_blocks, stem_stride, output_kernel_size, upsampling, seed, name)

@@ -1,0 +1,63 @@
+"""Network files: ``.keras`` files saved atomically and loaded safely.
+
+Loading goes through Keras's safe mode (no Python code runs from the file), with
+every layer of the project's networks registered.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import keras
+
+from tf_style.errors import ModelError, OutputError
+from tf_style.io.files import check_model_file, check_writable
+
+# Imported for their side effect: registering the project's layers and models with Keras.
+from tf_style.networks import layers as _layers  # noqa: F401
+from tf_style.networks.johnson import transform_net as _transform_net  # noqa: F401
+
+
+def save_keras_model(model: keras.Model, path: str, overwrite: bool = False) -> None:
+    """Saves `model` as a ``.keras`` file atomically (temporary file, then rename).
+
+    Raises:
+        OutputError: `path` does not end in ``.keras``, its folder is missing or
+            not writable, or it exists and `overwrite` is False.
+    """
+    if not path.endswith(".keras"):
+        raise OutputError(f"a Keras model file must end in .keras: {path}")
+    check_writable(path, overwrite)
+    folder = os.path.dirname(os.path.abspath(path))
+    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".keras")
+    os.close(descriptor)
+    try:
+        model.save(temporary)
+        os.replace(temporary, path)
+    except OSError as error:
+        raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def load_keras_model(path: str) -> keras.Model:
+    """Loads a network saved by `save_keras_model` (any of the project's networks).
+
+    Raises:
+        ModelError: the file is missing, empty, a directory, or not a model
+            whose first input and output are RGB image batches.
+    """
+    check_model_file(path)
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except Exception as error:  # zipfile, h5py, json and Keras errors all mean "not a model we can load".
+        raise ModelError(f"not a readable Keras model: {path} ({type(error).__name__})") from None
+    try:  # A model saved without inputs (subclassed, never called) has none to check.
+        channels = (model.inputs[0].shape[-1], model.outputs[0].shape[-1])
+    except (AttributeError, IndexError, TypeError):
+        channels = None
+    if channels != (3, 3):
+        raise ModelError(f"not an image-to-image model (RGB in, RGB out): {path}")
+    return model

@@ -1,0 +1,425 @@
+"""Image optimisation (Gatys, Ecker & Bethge, CVPR 2016).
+
+The picture is a ``tf.Variable`` (1, H, W, 3) in [0, 1], optimised so that its
+VGG features match the content image's and its Gram matrices match the style
+images'. The story, top to bottom:
+
+1. `ImageOptimization` fixes the output size and the coarse-to-fine scales.
+2. At each scale, `_targets` computes the content features and the blended style
+   Gram matrices once.
+3. The objective (`tf_style.losses.objective`, built by the config: content,
+   Gram style and total-variation terms; see `tf_style.losses.functional` for
+   the normalisation) scores a picture against them.
+4. One compiled function (`tf.function`, optionally XLA) gives the loss and the
+   picture's gradient; a step updates the picture with it: Adam with clipping to
+   [0, 1] (one compiled step), or an L-BFGS iteration whose history persists
+   between steps (`tf_style.optimization.lbfgs`).
+   A bfloat16 run whose L-BFGS line search stalls goes on in float32.
+5. `run` yields a `Progress` after every step; it never writes files. The
+   caller decides what to show and save, and may stop at any time and call
+   `result`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Iterator, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tf_style import color
+from tf_style.backbones.feature_extractor import FeatureExtractor
+from tf_style.errors import ConfigError, ImageError
+from tf_style.io import images as images_lib
+from tf_style.optimization.config import StylizeConfig
+from tf_style.optimization.lbfgs import LBFGS
+
+STOP_REASONS = ("completed", "max_seconds", "non_finite_loss", "interrupted")
+
+
+@dataclasses.dataclass(frozen=True)
+class Progress:
+    """Where a run stands after one step.
+
+    Attributes:
+        step: Steps done so far, over all scales.
+        total_steps: Steps the run will take if it is not stopped early.
+        scale: 1-based index of the current scale; num_scales: how many there are.
+        image_size: (height, width) of the current scale.
+        losses: ``total_loss`` (weighted sum) and the unweighted ``content_loss``,
+            ``style_loss``, ``tv_loss`` and ``style_loss/<layer>`` at the image
+            before this step's update.
+        elapsed_seconds: Wall time since `run` started.
+    """
+
+    step: int
+    total_steps: int
+    scale: int
+    num_scales: int
+    image_size: tuple[int, int]
+    losses: dict
+    elapsed_seconds: float
+
+
+@dataclasses.dataclass(frozen=True)
+class StylizeResult:
+    """The outcome of a run.
+
+    Attributes:
+        image: float32 (H, W, 3) RGB in [0, 1], at the full output size, colours
+            preserved as configured.
+        losses: The losses of the best picture (see `Progress.losses`).
+        steps: Steps taken over all scales.
+        elapsed_seconds: Wall time of the run.
+        stop_reason: One of `STOP_REASONS`.
+        scale_sizes: (height, width) of each scale, coarse to fine.
+        precision: What the network computed in at the start: "float32" or
+            "bfloat16" (``config.precision`` with "auto" resolved).
+        float32_from_step: The first step computed in float32 after a
+            bfloat16 start stalled; None when that did not happen.
+    """
+
+    image: np.ndarray
+    losses: dict
+    steps: int
+    elapsed_seconds: float
+    stop_reason: str
+    scale_sizes: list
+    precision: str = "float32"
+    float32_from_step: int | None = None
+
+
+class ImageOptimization:
+    """One style-transfer run: set up, step through with `run`, read `result`.
+
+    Args:
+        content_image: float (H, W, 3) RGB in [0, 1].
+        style_images: One or more float (h, w, 3) RGB images in [0, 1].
+        config: The settings; defaults to `StylizeConfig()`.
+        extractor: A feature extractor from `build_feature_extractor` that covers
+            the config's layers; built from the config when None.
+
+    Raises:
+        ConfigError: inconsistent settings (e.g. a blend weight per style image).
+        ImageError: an image array of the wrong shape.
+        WeightsError: the backbone's weights cannot be had.
+
+    Example:
+        >>> run = ImageOptimization(photo, [painting], StylizeConfig(backbone="vgg16_hed"))  # doctest: +SKIP
+        >>> for progress in run.run():  # doctest: +SKIP
+        ...     print(progress.step, progress.losses["total_loss"])
+        >>> picture = run.result().image  # doctest: +SKIP
+    """
+
+    def __init__(self, content_image: np.ndarray, style_images: Sequence[np.ndarray],
+                 config: StylizeConfig | None = None, extractor: FeatureExtractor | None = None):
+        self.config = config = config or StylizeConfig()
+        if isinstance(style_images, np.ndarray) and style_images.ndim == 3:
+            style_images = [style_images]
+        self.content_image = _check_image(content_image, "content image")
+        self.style_images = [_check_image(image, "style image") for image in style_images]
+        if not self.style_images:
+            raise ConfigError("at least one style image is needed")
+        if config.style_blend is not None and len(config.style_blend) != len(self.style_images):
+            raise ConfigError(f"style_blend has {len(config.style_blend)} weights for "
+                              f"{len(self.style_images)} style images")
+        if config.preserve_colors == "histogram":
+            self.style_images = [color.match_color_histogram(image, self.content_image)
+                                 for image in self.style_images]
+
+        self.objective = config.objective()
+        if extractor is None:
+            extractor = config.feature_extractor(self.objective.feature_layers)
+        self.extractor = extractor
+        self.precision = extractor.precision
+        self._float32_from_step: int | None = None
+        missing = set(self.objective.feature_layers) - set(extractor.feature_layers)
+        if missing:
+            raise ConfigError(f"the feature extractor does not give layers {sorted(missing)}")
+
+        # Below this side the deepest layer's maps would be under 2 x 2 pixels.
+        self.min_side = 2 * extractor.min_input_size
+        self.scale_sizes = _scale_sizes(self.content_image.shape[:2], config.max_size, config.scales,
+                                        self.min_side)
+        self.total_steps = config.num_steps * len(self.scale_sizes)
+
+        self._steps_done = 0
+        self._elapsed = 0.0
+        self._stop_reason = "completed"
+        self._best_image: tf.Variable | None = None  # Per scale: the best picture and its loss,
+        self._best_loss_variable: tf.Variable | None = None  # in graph (Adam) and in Python.
+        self._best_loss = math.inf
+        self._best_losses: dict = {}
+        self.step_function = None  # The compiled step of the current scale (exposed for tests).
+
+    # Objective ---------------------------------------------------------------
+
+    def _targets(self, size):
+        """The photo at `size` and the objective's targets there: its features, the paintings' Gram matrices."""
+        content = images_lib.resize_image(self.content_image, size)
+        content_target = self.objective.term("content_loss").target(self.extractor(content[None]))
+        style_side = max(self.min_side, round(self.config.style_scale * max(size)))
+
+        def style_features():  # One painting's features at a time.
+            for style_image in self.style_images:
+                style_size = images_lib.fit_within(style_image.shape[:2], style_side)
+                if min(style_size) < self.min_side:  # A very wide or tall painting.
+                    grow = self.min_side / min(style_size)
+                    style_size = (math.ceil(style_size[0] * grow), math.ceil(style_size[1] * grow))
+                yield self.extractor(images_lib.resize_image(style_image, style_size)[None])
+
+        style_target = self.objective.term("style_loss").target(style_features(), self.config.style_blend)
+        return content, {"content_loss": content_target, "style_loss": style_target}
+
+    def _losses(self, image, targets):
+        """The objective's losses for an image batch (1, H, W, 3); `total_loss` is what is minimised."""
+        return self.objective(image, self.extractor(image), targets)
+
+    # Initialisation ----------------------------------------------------------
+
+    def _initial_image(self, size, content):
+        """The starting picture (H, W, 3) in [0, 1]: the one `config.init` names, plus `init_noise`."""
+        image = self._init_image(size, content)
+        if self.config.init_noise > 0:
+            # Its own stream, so that init="noise" with init_noise does not reuse the same draws.
+            rng = np.random.default_rng([self.config.seed, 1])
+            noise = rng.standard_normal(image.shape).astype(np.float32) * self.config.init_noise
+            image = np.clip(image + noise, 0.0, 1.0)
+        return image
+
+    def _init_image(self, size, content):
+        """The picture `config.init` names, at `size`, before any noise."""
+        init = self.config.init
+        if init == "content":
+            return content
+        if init == "recolored_content":
+            if self.config.preserve_colors != "none":  # The photo's colours are to be kept: start in them.
+                return content
+            return color.match_color_statistics(
+                content, *color.color_statistics(self.style_images, self.config.style_blend))
+        if init == "noise":
+            rng = np.random.default_rng(self.config.seed)
+            return rng.uniform(0.0, 1.0, size=(*size, 3)).astype(np.float32)
+        if init == "style":
+            return images_lib.resize_image(self.style_images[0], size)
+        return images_lib.resize_image(images_lib.load_image(init), size)
+
+    # Steps -------------------------------------------------------------------
+
+    def _make_step(self, image, targets):
+        """Returns a compiled function doing one optimiser step on `image`; it returns the losses."""
+        config = self.config
+
+        # Its own tf.function, so that XLA compiles this part only: compiling the whole L-BFGS
+        # iteration, with its data-dependent loops, recompiles again and again. It has no
+        # Python control flow on tensors, so AutoGraph is off (converting the source of the
+        # losses it calls took about 0.25 s of the first step).
+        @tf.function(jit_compile=config.xla, autograph=False)
+        def value_and_gradient(x):
+            # Only the picture's gradient: recording the network's (trainable) kernels would
+            # make the tape keep what a kernel gradient needs.
+            with tf.GradientTape(watch_accessed_variables=False) as tape:
+                tape.watch(x)
+                losses = self._losses(x, targets)
+            return losses["total_loss"], tape.gradient(losses["total_loss"], x), losses
+
+        if config.optimizer == "lbfgs":
+            lbfgs = LBFGS(image, value_and_gradient, memory=config.lbfgs_memory, learning_rate=config.step_size,
+                          bounds=(0.0, 1.0), scaling=config.lbfgs_scaling)
+
+            def lbfgs_step():
+                _, losses = lbfgs.step()
+                return losses
+
+            lbfgs_step.tracing_count = lbfgs.tracing_count
+            lbfgs_step.stalled = lambda: lbfgs.failed_line_searches > 0
+            return lbfgs_step, "current"
+
+        optimizer = keras.optimizers.Adam(learning_rate=config.step_size, beta_1=0.99,
+                                          epsilon=config.adam_epsilon)
+        optimizer.build([image])
+
+        @tf.function
+        def adam_step():
+            loss, gradient, losses = value_and_gradient(tf.convert_to_tensor(image))
+            # The losses describe the image before the update: keep it if it is the best so far.
+            if tf.math.is_finite(loss) and loss < self._best_loss_variable:
+                self._best_loss_variable.assign(loss)
+                self._best_image.assign(image)
+            optimizer.apply_gradients([(gradient, image)])
+            image.assign(tf.clip_by_value(image, 0.0, 1.0))
+            return losses
+
+        adam_step.tracing_count = adam_step.experimental_get_tracing_count
+        adam_step.stalled = lambda: False
+        return adam_step, "before_update"
+
+    def run(self) -> Iterator[Progress]:
+        """Optimises the picture, yielding a `Progress` after each step.
+
+        Stops early (see `result().stop_reason`) when `max_seconds` is reached or
+        the loss stops being finite. Call it once per object.
+        """
+        config = self.config
+        start = time.perf_counter()
+        deadlines = self._scale_deadlines()
+        previous = None
+        for scale_index, size in enumerate(self.scale_sizes):
+            content, targets = self._targets(size)
+            if previous is None:
+                initial = self._initial_image(size, content)
+            else:
+                initial = images_lib.resize_image(previous, size)
+            image = tf.Variable(initial[None], name="image")
+            self._best_image = tf.Variable(initial[None], name="best_image", trainable=False)
+            self._best_loss_variable = tf.Variable(math.inf, trainable=False)
+            self._best_loss = math.inf
+            step, losses_describe = self._make_step(image, targets)
+            self.step_function = step
+            for _ in range(config.num_steps):
+                if time.perf_counter() - start >= deadlines[scale_index]:
+                    if scale_index == len(self.scale_sizes) - 1:
+                        self._stop_reason = "max_seconds"
+                    break  # A coarser scale's share of the time is used up: go on to the next.
+                losses = {name: float(value) for name, value in step().items()}
+                self._elapsed = time.perf_counter() - start
+                total = losses["total_loss"]
+                if not math.isfinite(total):  # `steps` then counts the good steps only.
+                    self._stop_reason = "non_finite_loss"
+                    break
+                self._steps_done += 1
+                if total < self._best_loss:
+                    self._best_loss, self._best_losses = total, losses
+                    if losses_describe == "current":
+                        self._best_image.assign(image)
+                yield Progress(self._steps_done, self.total_steps, scale_index + 1, len(self.scale_sizes),
+                               tuple(size), losses, self._elapsed)
+                if step.stalled() and self._leave_bfloat16():
+                    # The picture stays; its targets, step and best-loss record start afresh in
+                    # float32 (losses in the two precisions differ by more than a late step gains).
+                    content, targets = self._targets(size)
+                    step, losses_describe = self._make_step(image, targets)
+                    self.step_function = step
+                    self._best_loss = math.inf
+            if losses_describe == "before_update":
+                # Adam's last update has not been scored yet; it is usually the best, so score it.
+                final_losses = self._losses(tf.convert_to_tensor(image), targets)
+                final_losses = {name: float(value) for name, value in final_losses.items()}
+                if math.isfinite(final_losses["total_loss"]) and final_losses["total_loss"] < self._best_loss:
+                    self._best_loss, self._best_losses = final_losses["total_loss"], final_losses
+                    self._best_image.assign(image)
+            previous = self._best_image.numpy()[0]
+            if self._stop_reason != "completed":
+                break
+        self._elapsed = time.perf_counter() - start
+
+    def _leave_bfloat16(self) -> bool:
+        """Switches the extractor to float32 if it computes in bfloat16; returns whether it did.
+
+        bfloat16 keeps 8 significant bits (2-3 decimal digits) per feature, and
+        late in a run (after some 200 steps at 256 px) L-BFGS's line search can
+        no longer find a step whose gain that rounding does not hide: the run
+        would stall. From then on float32 is the faster choice. Switches once.
+        """
+        if (self.precision != "bfloat16" or self._float32_from_step is not None
+                or not isinstance(self.extractor, FeatureExtractor)):
+            return False
+        self.extractor = self.extractor.with_precision("float32")
+        self._float32_from_step = self._steps_done + 1
+        return True
+
+    def _scale_deadlines(self) -> list:
+        """Seconds since the start by which each scale must end (all infinite without max_seconds).
+
+        With a time limit, each scale gets a share in proportion to its pixel
+        count (its cost per step), so coarse scales cannot eat the budget of
+        the full-size one; with 3 scales the full size gets 16/21 of the time.
+        """
+        if self.config.max_seconds is None:
+            return [math.inf] * len(self.scale_sizes)
+        costs = np.cumsum([height * width for height, width in self.scale_sizes], dtype=np.float64)
+        return [self.config.max_seconds * cost / costs[-1] for cost in costs]
+
+    @property
+    def has_picture(self) -> bool:
+        """Whether `result` has a picture to give (the first scale has started)."""
+        return self._best_image is not None
+
+    def interrupt(self) -> None:
+        """Marks the run as interrupted (for a caller that stops iterating on Ctrl-C)."""
+        self._stop_reason = "interrupted"
+
+    def result(self) -> StylizeResult:
+        """The best picture so far, at full size; valid at any time after the first step.
+
+        Raises:
+            ConfigError: no step has run yet.
+        """
+        if self._best_image is None:
+            raise ConfigError("the run has not started: no picture yet")
+        final_size = self.scale_sizes[-1]
+        image = np.clip(self._best_image.numpy()[0], 0.0, 1.0)
+        if image.shape[:2] != tuple(final_size):
+            image = images_lib.resize_image(image, final_size)
+        if self.config.preserve_colors == "luminance":
+            content = images_lib.resize_image(self.content_image, final_size)
+            image = color.transfer_luminance(image, content)
+        return StylizeResult(image=image, losses=dict(self._best_losses), steps=self._steps_done,
+                             elapsed_seconds=self._elapsed, stop_reason=self._stop_reason,
+                             scale_sizes=[tuple(size) for size in self.scale_sizes], precision=self.precision,
+                             float32_from_step=self._float32_from_step)
+
+
+def stylize(content_image: np.ndarray, style_images: Sequence[np.ndarray] | np.ndarray,
+            config: StylizeConfig | None = None, extractor: FeatureExtractor | None = None,
+            callback=None) -> StylizeResult:
+    """Repaints `content_image` in the style of `style_images`; see `ImageOptimization`.
+
+    Args:
+        content_image: float (H, W, 3) RGB in [0, 1].
+        style_images: One (h, w, 3) image or a list of them, RGB in [0, 1].
+        config: The settings; defaults to `StylizeConfig()`.
+        extractor: Optional prebuilt feature extractor (reuse it across calls).
+        callback: Called with each `Progress`.
+
+    Returns:
+        A `StylizeResult`; its ``image`` is float32 (H', W', 3) in [0, 1], the
+        content resized to ``config.max_size``.
+
+    Example:
+        >>> from tf_style import load_image, stylize, StylizeConfig
+        >>> result = stylize(load_image("photo.jpg"), load_image("painting.jpg"),
+        ...                  StylizeConfig(backbone="vgg16_hed", max_size=256))  # doctest: +SKIP
+    """
+    optimization = ImageOptimization(content_image, style_images, config, extractor)
+    for progress in optimization.run():
+        if callback is not None:
+            callback(progress)
+    return optimization.result()
+
+
+def _check_image(image, role: str) -> np.ndarray:
+    array = np.asarray(image)
+    if array.ndim != 3 or array.shape[-1] != 3 or min(array.shape[:2]) < 1:
+        raise ImageError(f"{role} must be an (height, width, 3) RGB array, got shape {array.shape}")
+    return array.astype(np.float32, copy=False)
+
+
+def _scale_sizes(shape, max_size: int, scales: int, min_side: int) -> list:
+    """Output sizes coarse to fine; the finest fits `max_size`, each coarser one is half."""
+    height, width = shape
+    if max(height, width) > max_size:
+        height, width = images_lib.fit_within((height, width), max_size)
+    if min(height, width) < min_side:  # Too small for the network: enlarge.
+        grow = min_side / min(height, width)
+        height, width = math.ceil(height * grow), math.ceil(width * grow)
+    sizes = []
+    for level in range(scales - 1, -1, -1):
+        size = (round(height / 2 ** level), round(width / 2 ** level))
+        if min(size) >= min_side:
+            sizes.append(size)
+    return sizes

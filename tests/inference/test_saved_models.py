@@ -9,6 +9,7 @@ import pytest
 from tf_style.export import parity
 from tf_style.inference import registry, runners
 from tf_style.networks import saving
+from tf_style.networks.johnson.transform_net import TransformNet
 
 from conftest import make_photo
 
@@ -29,6 +30,7 @@ def test_shipped_style(style):
     card = json.load(open(os.path.join(folder, "model_card.json")))
     assert card["name"] == style and "non-commercial" in card["training_data_terms"]
     model = saving.load_keras_model(os.path.join(folder, f"{style}.keras"))
+    assert isinstance(model, TransformNet) and model.preset == card["training"]["config"]["model_size"]
     photo = make_photo(48, 72)
     for precision, quantization in (("fp16", "float16"), ("int8", "dynamic_int8")):
         runner = runners.TFLiteRunner.from_file(os.path.join(folder, f"{style}_{precision}.tflite"), num_threads=1)

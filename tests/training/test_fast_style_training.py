@@ -36,7 +36,6 @@ def tiny_builder(layers, *args, **kwargs):
     """A tiny random VGG19 loss network (real layer names, nothing to load), the same every time."""
     import keras
 
-
     keras.utils.set_random_seed(0)
     return build_feature_extractor(layers, "vgg19", weights=None, width=1 / 16)
 

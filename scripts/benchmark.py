@@ -58,18 +58,27 @@ _STYLE_IMAGE = flags.DEFINE_string("style_image", None, "Painting (default: see 
 _SKIP_SPEED = flags.DEFINE_bool("skip_speed", False, "Skip the speed table.")
 _SKIP_QUALITY = flags.DEFINE_bool("skip_quality", False, "Skip the quality-per-second runs.")
 _CANDIDATES = flags.DEFINE_list("candidates", None, "Only these quality candidates (names in the table).")
-_LITERAL_EPSILON = flags.DEFINE_bool("literal_epsilon", True, "Also run the baseline with the tutorial's "
-                                     "epsilon (0.1) taken literally, to show why it is rescaled.")
-_REPEATS = flags.DEFINE_integer("repeats", 3, "Runs of each candidate at each time budget; the median run "
-                                "(by style distance) is reported, with all runs.", lower_bound=1)
+_LITERAL_EPSILON = flags.DEFINE_bool(
+    "literal_epsilon",
+    True,
+    "Also run the baseline with the tutorial's epsilon (0.1) taken literally, to show why it is rescaled.",
+)
+_REPEATS = flags.DEFINE_integer(
+    "repeats",
+    3,
+    "Runs of each candidate at each time budget; the median run (by style distance) is reported, with all runs.",
+    lower_bound=1,
+)
 _SKIP_FAST = flags.DEFINE_bool("skip_fast", False, "Skip the fast style network benchmark.")
 _FAST_STYLES = flags.DEFINE_list("fast_styles", None, "Shipped styles to benchmark (default: all).")
-_FAST_PHOTOS = flags.DEFINE_list("fast_photos", ["kodim04", "kodim07"],
-                                 "Kodak photos (../shared/images/content) for the style-distance comparison.")
+_FAST_PHOTOS = flags.DEFINE_list(
+    "fast_photos", ["kodim04", "kodim07"], "Kodak photos (../shared/images/content) for the style-distance comparison."
+)
 _FAST_SIZE = flags.DEFINE_integer("fast_size", 384, "Longer side for the style-distance comparison.")
 _NUM_THREADS = flags.DEFINE_integer("num_threads", 2, "TFLite interpreter threads for the latency.")
-_LATENCY_ROUNDS = flags.DEFINE_integer("latency_rounds", 5, "Rounds over all .tflite files (10 runs each).",
-                                       lower_bound=1)
+_LATENCY_ROUNDS = flags.DEFINE_integer(
+    "latency_rounds", 5, "Rounds over all .tflite files (10 runs each).", lower_bound=1
+)
 _OUTPUT_JSON = flags.DEFINE_string("output_json", "benchmark.json", "Where to write the results.")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Also save each candidate's picture here.")
 
@@ -97,8 +106,11 @@ def _pair():
     from tf_style.io import images
 
     if _CONTENT_IMAGE.value and _STYLE_IMAGE.value:
-        return (images.load_image(_CONTENT_IMAGE.value), images.load_image(_STYLE_IMAGE.value),
-                f"{_CONTENT_IMAGE.value} x {_STYLE_IMAGE.value}")
+        return (
+            images.load_image(_CONTENT_IMAGE.value),
+            images.load_image(_STYLE_IMAGE.value),
+            f"{_CONTENT_IMAGE.value} x {_STYLE_IMAGE.value}",
+        )
     content = os.path.join(_SHARED, "content", "kodim04.png")
     style = os.path.join(_SHARED, "style", "vangogh_starry_night.jpg")
     if os.path.exists(content) and os.path.exists(style):
@@ -113,8 +125,14 @@ def speed_table(content, style, backbone):
     rows = []
     for size in [int(size) for size in _SIZES.value]:
         for precision, xla in (("float32", False), ("bfloat16", False), ("float32", True), ("bfloat16", True)):
-            config = StylizeConfig(backbone=backbone, optimizer="adam", precision=precision, xla=xla,
-                                   max_size=size, num_steps=2 + _SPEED_STEPS.value)
+            config = StylizeConfig(
+                backbone=backbone,
+                optimizer="adam",
+                precision=precision,
+                xla=xla,
+                max_size=size,
+                num_steps=2 + _SPEED_STEPS.value,
+            )
             optimization = ImageOptimization(content, [style], config)
             times = []
             last = time.perf_counter()
@@ -123,11 +141,19 @@ def speed_table(content, style, backbone):
                 times.append(now - last)
                 last = now
             timed = times[2:]  # The first steps include tracing and compilation.
-            row = {"size": size, "precision": precision, "xla": xla,
-                   "seconds_per_step": sum(timed) / len(timed), "first_step_seconds": times[0]}
+            row = {
+                "size": size,
+                "precision": precision,
+                "xla": xla,
+                "seconds_per_step": sum(timed) / len(timed),
+                "first_step_seconds": times[0],
+            }
             rows.append(row)
-            print(f"  {size:>5} px  {precision:<9} xla={str(xla):<5}  {row['seconds_per_step']:.3f} s/step "
-                  f"(first step {times[0]:.1f} s)", flush=True)
+            print(
+                f"  {size:>5} px  {precision:<9} xla={xla!s:<5}  {row['seconds_per_step']:.3f} s/step "
+                f"(first step {times[0]:.1f} s)",
+                flush=True,
+            )
     return rows
 
 
@@ -150,14 +176,20 @@ def tutorial_gradient_ratio(extractor, content, content_targets, style_targets, 
         tape.watch(image)
         outputs = extractor(image)
         grams = {name: losses.gram_matrix(outputs[name]) for name in style_layers}
-        ours = (config.content_weight * losses.content_loss(outputs[content_layer], content_targets[content_layer])
-                + config.style_weight * tf.add_n([losses.style_layer_loss(outputs[name], style_targets[name])
-                                                  for name in style_layers]) / len(style_layers)
-                + config.tv_weight * losses.tv_loss(image))
-        tutorial = (1e-2 / len(style_layers) * tf.add_n([tf.reduce_mean(tf.square(grams[name] - style_targets[name]))
-                                                         for name in style_layers])
-                    + 1e4 * tf.reduce_mean(tf.square(outputs[content_layer] - content_targets[content_layer]))
-                    + 30.0 * tf.reduce_sum(tf.image.total_variation(image)))
+        ours = (
+            config.content_weight * losses.content_loss(outputs[content_layer], content_targets[content_layer])
+            + config.style_weight
+            * tf.add_n([losses.style_layer_loss(outputs[name], style_targets[name]) for name in style_layers])
+            / len(style_layers)
+            + config.tv_weight * losses.tv_loss(image)
+        )
+        tutorial = (
+            1e-2
+            / len(style_layers)
+            * tf.add_n([tf.reduce_mean(tf.square(grams[name] - style_targets[name])) for name in style_layers])
+            + 1e4 * tf.reduce_mean(tf.square(outputs[content_layer] - content_targets[content_layer]))
+            + 30.0 * tf.reduce_sum(tf.image.total_variation(image))
+        )
 
     def rms(tensor):
         return float(tf.sqrt(tf.reduce_mean(tf.square(tensor))))
@@ -183,8 +215,9 @@ def quality_runs(content, style, backbone):
 
     def score(picture):
         outputs = scorer(images.resize_image(picture, size)[None])
-        style_distance = np.mean([float(losses.style_layer_loss(outputs[name], style_targets[name]))
-                                  for name in defaults.style_layers])
+        style_distance = np.mean(
+            [float(losses.style_layer_loss(outputs[name], style_targets[name])) for name in defaults.style_layers]
+        )
         content_distance = float(losses.content_loss(outputs["block4_conv2"], content_targets["block4_conv2"]))
         return style_distance, content_distance
 
@@ -198,27 +231,46 @@ def quality_runs(content, style, backbone):
         style_distance, content_distance = score(result.image)
         if _OUTPUT_DIR.value:
             images.save_image(result.image, os.path.join(_OUTPUT_DIR.value, f"{name}.png"), overwrite=True)
-        return {"name": name, "wall_seconds": wall, "steps": result.steps, "stop_reason": result.stop_reason,
-                "style_distance": style_distance, "content_distance": content_distance,
-                "total_loss": result.losses["total_loss"], "tv_loss": result.losses["tv_loss"]}
+        return {
+            "name": name,
+            "wall_seconds": wall,
+            "steps": result.steps,
+            "stop_reason": result.stop_reason,
+            "style_distance": style_distance,
+            "content_distance": content_distance,
+            "total_loss": result.losses["total_loss"],
+            "tv_loss": result.losses["tv_loss"],
+        }
 
     # Adam is invariant to the loss scale except through epsilon, which the tutorial set (0.1) for
     # its own loss, whose pixel gradients are ~10^4 times ours. Scale epsilon by the measured
     # ratio so the baseline behaves as the tutorial's optimiser does on the tutorial's loss.
     ratio = tutorial_gradient_ratio(scorer, content_small, content_targets, style_targets, defaults)
-    baseline_config = defaults.replace(optimizer="adam", learning_rate=0.02, adam_epsilon=0.1 / ratio,
-                                       precision="float32", num_steps=_BASELINE_STEPS.value, scales=1,
-                                       init="content")
+    baseline_config = defaults.replace(
+        optimizer="adam",
+        learning_rate=0.02,
+        adam_epsilon=0.1 / ratio,
+        precision="float32",
+        num_steps=_BASELINE_STEPS.value,
+        scales=1,
+        init="content",
+    )
     print(f"  tutorial/our gradient scale: {ratio:.0f}, so the baseline's epsilon is {0.1 / ratio:.2e}")
     baseline = run("baseline_adam_300", baseline_config)
     baseline["adam_epsilon"] = baseline_config.adam_epsilon
-    print(f"  baseline: {baseline['wall_seconds']:.1f} s, style {baseline['style_distance']:.4f}, "
-          f"content {baseline['content_distance']:.4f}, total loss {baseline['total_loss']:.4f} "
-          f"(TV {baseline['tv_loss']:.5f})", flush=True)
+    print(
+        f"  baseline: {baseline['wall_seconds']:.1f} s, style {baseline['style_distance']:.4f}, "
+        f"content {baseline['content_distance']:.4f}, total loss {baseline['total_loss']:.4f} "
+        f"(TV {baseline['tv_loss']:.5f})",
+        flush=True,
+    )
     if _LITERAL_EPSILON.value:
         literal = run("tutorial_epsilon_literal", baseline_config.replace(adam_epsilon=0.1))
-        print(f"  (same baseline with the tutorial's epsilon 0.1 taken literally: {literal['wall_seconds']:.1f} s, "
-              f"style {literal['style_distance']:.4f}, content {literal['content_distance']:.4f})", flush=True)
+        print(
+            f"  (same baseline with the tutorial's epsilon 0.1 taken literally: {literal['wall_seconds']:.1f} s, "
+            f"style {literal['style_distance']:.4f}, content {literal['content_distance']:.4f})",
+            flush=True,
+        )
         baseline["literal_epsilon"] = literal
 
     # How long the default settings take to reach (a) the baseline's picture quality (both
@@ -229,24 +281,33 @@ def quality_runs(content, style, backbone):
     scoring_seconds, reached, reached_loss = 0.0, None, None
     for progress in optimization.run():
         if reached_loss is None and progress.losses["total_loss"] <= baseline["total_loss"]:
-            reached_loss = {"steps": progress.step, "seconds": progress.elapsed_seconds - scoring_seconds,
-                            "total_loss": progress.losses["total_loss"]}
+            reached_loss = {
+                "steps": progress.step,
+                "seconds": progress.elapsed_seconds - scoring_seconds,
+                "total_loss": progress.losses["total_loss"],
+            }
         if reached is None and progress.step % 5 == 0:
             start = time.perf_counter()
             style_distance, content_distance = score(optimization.result().image)
             scoring_seconds += time.perf_counter() - start
-            if (style_distance <= baseline["style_distance"]
-                    and content_distance <= 1.1 * baseline["content_distance"]):
-                reached = {"steps": progress.step, "seconds": progress.elapsed_seconds - scoring_seconds,
-                           "style_distance": style_distance, "content_distance": content_distance}
+            if style_distance <= baseline["style_distance"] and content_distance <= 1.1 * baseline["content_distance"]:
+                reached = {
+                    "steps": progress.step,
+                    "seconds": progress.elapsed_seconds - scoring_seconds,
+                    "style_distance": style_distance,
+                    "content_distance": content_distance,
+                }
         if reached and reached_loss:
             break
     baseline["default_reaches_baseline"] = reached
     baseline["default_reaches_baseline_loss"] = reached_loss
     for label, mark in (("quality", reached), ("total loss", reached_loss)):
         if mark:
-            print(f"  defaults reach the baseline's {label} after {mark['steps']} steps, {mark['seconds']:.1f} s "
-                  f"= 1/{baseline['wall_seconds'] / mark['seconds']:.1f} of its time", flush=True)
+            print(
+                f"  defaults reach the baseline's {label} after {mark['steps']} steps, {mark['seconds']:.1f} s "
+                f"= 1/{baseline['wall_seconds'] / mark['seconds']:.1f} of its time",
+                flush=True,
+            )
         else:
             print(f"  defaults did not reach the baseline's {label} in 200 steps", flush=True)
 
@@ -259,8 +320,10 @@ def quality_runs(content, style, backbone):
             runs = []
             for _ in range(_REPEATS.value):
                 run_row = run(f"{name}_1of{divisor}", config)
-                run_row["passes"] = bool(run_row["style_distance"] <= baseline["style_distance"]
-                                         and run_row["content_distance"] <= 1.1 * baseline["content_distance"])
+                run_row["passes"] = bool(
+                    run_row["style_distance"] <= baseline["style_distance"]
+                    and run_row["content_distance"] <= 1.1 * baseline["content_distance"]
+                )
                 runs.append(run_row)
             # A short run's step count follows the machine's speed at that moment: report the
             # run with the median style distance, and all of them.
@@ -268,16 +331,23 @@ def quality_runs(content, style, backbone):
             row = dict(runs[(len(runs) - 1) // 2])
             row["budget_seconds"] = budget
             row["fraction"] = f"1/{divisor}"
-            row["runs"] = [{key: value[key] for key in ("steps", "style_distance", "content_distance", "passes")}
-                           for value in runs]
+            row["runs"] = [
+                {key: value[key] for key in ("steps", "style_distance", "content_distance", "passes")} for value in runs
+            ]
             rows.append(row)
-            spread = (f"  ({sum(value['passes'] for value in runs)} of {len(runs)} runs pass; steps "
-                      f"{min(value['steps'] for value in runs)}-{max(value['steps'] for value in runs)}, "
-                      f"style {runs[0]['style_distance']:.4f}-{runs[-1]['style_distance']:.4f})"
-                      if len(runs) > 1 else "")
-            print(f"  1/{divisor} {name:<28} {row['steps']:>4} steps  style {row['style_distance']:.4f}  "
-                  f"content {row['content_distance']:.4f}  total loss {row['total_loss']:.4f}  "
-                  f"{'PASS' if row['passes'] else 'fail'}{spread}", flush=True)
+            spread = (
+                f"  ({sum(value['passes'] for value in runs)} of {len(runs)} runs pass; steps "
+                f"{min(value['steps'] for value in runs)}-{max(value['steps'] for value in runs)}, "
+                f"style {runs[0]['style_distance']:.4f}-{runs[-1]['style_distance']:.4f})"
+                if len(runs) > 1
+                else ""
+            )
+            print(
+                f"  1/{divisor} {name:<28} {row['steps']:>4} steps  style {row['style_distance']:.4f}  "
+                f"content {row['content_distance']:.4f}  total loss {row['total_loss']:.4f}  "
+                f"{'PASS' if row['passes'] else 'fail'}{spread}",
+                flush=True,
+            )
     return baseline, rows
 
 
@@ -310,42 +380,62 @@ def fast_net_benchmark(backbone):
             for size in (512, 1024):
                 rounds[path, size].append(parity.measure_latency(runner, size, size))
     for path in file_runners:
-        row = {"style": os.path.basename(os.path.dirname(path)), "file": os.path.basename(path),
-               "kib": round(os.path.getsize(path) / 1024),
-               "ms_512": statistics.median(rounds[path, 512]), "ms_1024": statistics.median(rounds[path, 1024])}
+        row = {
+            "style": os.path.basename(os.path.dirname(path)),
+            "file": os.path.basename(path),
+            "kib": round(os.path.getsize(path) / 1024),
+            "ms_512": statistics.median(rounds[path, 512]),
+            "ms_1024": statistics.median(rounds[path, 1024]),
+        }
         report["latency"].append(row)
-        print(f"  {row['file']:<28} {row['kib']:>5} KiB  512: {row['ms_512']:6.1f} ms  "
-              f"1024: {row['ms_1024']:6.1f} ms", flush=True)
+        print(
+            f"  {row['file']:<28} {row['kib']:>5} KiB  512: {row['ms_512']:6.1f} ms  1024: {row['ms_1024']:6.1f} ms",
+            flush=True,
+        )
 
     photos_folder = os.path.join(_SHARED, "..", "train", "bsds500", "train")
     if os.path.isdir(photos_folder):
         config = TrainConfig(backbone=backbone)
         with tempfile.TemporaryDirectory() as run_dir:
-            training = FastStyleTraining(_pair()[1], list_training_images(photos_folder),
-                                         config.replace(num_steps=12), run_dir)
+            training = FastStyleTraining(
+                _pair()[1], list_training_images(photos_folder), config.replace(num_steps=12), run_dir
+            )
             times = [time.perf_counter()]
             for _ in training.run():
                 times.append(time.perf_counter())
         seconds_per_step = (times[-1] - times[3]) / (len(times) - 4)  # After tracing and warm-up.
-        report["training"] = {"images_per_second": config.batch_size / seconds_per_step,
-                              "seconds_per_step": seconds_per_step, "crop_size": config.crop_size,
-                              "batch_size": config.batch_size,
-                              "minutes_for_default_steps": seconds_per_step * config.num_steps / 60}
-        print(f"training throughput ({config.crop_size}px crops, batch {config.batch_size}): "
-              f"{report['training']['images_per_second']:.2f} images/s; {config.num_steps} steps take "
-              f"{report['training']['minutes_for_default_steps']:.0f} min", flush=True)
+        report["training"] = {
+            "images_per_second": config.batch_size / seconds_per_step,
+            "seconds_per_step": seconds_per_step,
+            "crop_size": config.crop_size,
+            "batch_size": config.batch_size,
+            "minutes_for_default_steps": seconds_per_step * config.num_steps / 60,
+        }
+        print(
+            f"training throughput ({config.crop_size}px crops, batch {config.batch_size}): "
+            f"{report['training']['images_per_second']:.2f} images/s; {config.num_steps} steps take "
+            f"{report['training']['minutes_for_default_steps']:.0f} min",
+            flush=True,
+        )
 
     defaults = StylizeConfig(backbone=backbone, max_size=_FAST_SIZE.value)
-    scorer = build_feature_extractor(defaults.style_layers + ("block4_conv2",), backbone)
+    scorer = build_feature_extractor((*defaults.style_layers, "block4_conv2"), backbone)
 
     def distances(picture, targets, photo_features):
         outputs = scorer(picture[None])
-        return {"style": float(np.mean([float(losses.style_layer_loss(outputs[name], targets[name]))
-                                        for name in defaults.style_layers])),
-                "content": float(losses.content_loss(outputs["block4_conv2"], photo_features["block4_conv2"]))}
+        return {
+            "style": float(
+                np.mean(
+                    [float(losses.style_layer_loss(outputs[name], targets[name])) for name in defaults.style_layers]
+                )
+            ),
+            "content": float(losses.content_loss(outputs["block4_conv2"], photo_features["block4_conv2"])),
+        }
 
-    print(f"style distance at {_FAST_SIZE.value} px on photos not trained on (network / image optimisation; "
-          "target <= 1.5):")
+    print(
+        f"style distance at {_FAST_SIZE.value} px on photos not trained on (network / image optimisation; "
+        "target <= 1.5):"
+    )
     for style in styles:
         with open(os.path.join(registry.saved_models_dir(), style, "model_card.json")) as file:
             card = json.load(file)
@@ -369,11 +459,19 @@ def fast_net_benchmark(backbone):
             for _ in optimization.run():
                 pass
             optimized = distances(optimization.result().image, targets, photo_features)
-            row = {"style": style, "photo": photo_name, "network": network, "image_optimization": optimized,
-                   "ratio": network["style"] / optimized["style"]}
+            row = {
+                "style": style,
+                "photo": photo_name,
+                "network": network,
+                "image_optimization": optimized,
+                "ratio": network["style"] / optimized["style"],
+            }
             report["style_distance"].append(row)
-            print(f"  {style:<16} {photo_name}: style {network['style']:.4f} / {optimized['style']:.4f} = "
-                  f"{row['ratio']:.2f}; content {network['content']:.3f} / {optimized['content']:.3f}", flush=True)
+            print(
+                f"  {style:<16} {photo_name}: style {network['style']:.4f} / {optimized['style']:.4f} = "
+                f"{row['ratio']:.2f}; content {network['content']:.3f} / {optimized['content']:.3f}",
+                flush=True,
+            )
     return report
 
 
@@ -386,13 +484,21 @@ def main(argv):
     content, style, pair = _pair()
     if _OUTPUT_DIR.value:
         os.makedirs(_OUTPUT_DIR.value, exist_ok=True)
-    report = {"pair": pair, "backbone": _BACKBONE.value, "machine": platform.processor() or platform.machine(),
-              "cpu_count": os.cpu_count(), "tensorflow": tf.__version__,
-              "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
-              "amx_bf16": "amx_bf16" in hardware.cpu_flags(), "auto_precision": hardware.resolve_precision("auto")}
-    print(f"pair: {pair}; backbone {_BACKBONE.value}; {os.cpu_count()} CPUs "
-          f"({'with' if report['amx_bf16'] else 'without'} AMX-BF16, so precision auto = {report['auto_precision']}); "
-          f"TensorFlow {tf.__version__}")
+    report = {
+        "pair": pair,
+        "backbone": _BACKBONE.value,
+        "machine": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "tensorflow": tf.__version__,
+        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+        "amx_bf16": "amx_bf16" in hardware.cpu_flags(),
+        "auto_precision": hardware.resolve_precision("auto"),
+    }
+    print(
+        f"pair: {pair}; backbone {_BACKBONE.value}; {os.cpu_count()} CPUs "
+        f"({'with' if report['amx_bf16'] else 'without'} AMX-BF16, so precision auto = {report['auto_precision']}); "
+        f"TensorFlow {tf.__version__}"
+    )
     if not _SKIP_SPEED.value:
         print("seconds per step (Adam step: forward + backward + update):")
         report["speed"] = speed_table(content, style, _BACKBONE.value)

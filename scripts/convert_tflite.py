@@ -21,18 +21,25 @@ _QUANTIZATIONS = ["float32", "float16", "dynamic_int8", "int8"]
 
 _MODEL = flags.DEFINE_string("model", None, "The trained network (.keras).")
 _OUTPUT = flags.DEFINE_string("output", None, "Where to write the .tflite file.")
-_QUANTIZATION = flags.DEFINE_enum("quantization", "float16", _QUANTIZATIONS,
-                                  "float32; float16 weights; dynamic_int8 (int8 weights); int8 (weights "
-                                  "and activations, calibrated on --representative_images).")
+_QUANTIZATION = flags.DEFINE_enum(
+    "quantization",
+    "float16",
+    _QUANTIZATIONS,
+    "float32; float16 weights; dynamic_int8 (int8 weights); int8 (weights "
+    "and activations, calibrated on --representative_images).",
+)
 _REPRESENTATIVE_IMAGES = flags.DEFINE_string(
-    "representative_images", None, "Folder of your photos: calibrates int8 and checks parity "
-                                   "(default: the built-in demo photo).")
-_NUM_IMAGES = flags.DEFINE_integer("num_images", 16, "Photos to use from --representative_images.",
-                                   lower_bound=1)
-_IMAGE_SIZE = flags.DEFINE_integer("image_size", 384, "Longer side of the calibration and parity photos.",
-                                   lower_bound=8)
-_LATENCY_SIZES = flags.DEFINE_list("latency_sizes", ["512", "1024"],
-                                   "Square sizes at which to time the TFLite model (empty: skip).")
+    "representative_images",
+    None,
+    "Folder of your photos: calibrates int8 and checks parity (default: the built-in demo photo).",
+)
+_NUM_IMAGES = flags.DEFINE_integer("num_images", 16, "Photos to use from --representative_images.", lower_bound=1)
+_IMAGE_SIZE = flags.DEFINE_integer(
+    "image_size", 384, "Longer side of the calibration and parity photos.", lower_bound=8
+)
+_LATENCY_SIZES = flags.DEFINE_list(
+    "latency_sizes", ["512", "1024"], "Square sizes at which to time the TFLite model (empty: skip)."
+)
 _NUM_THREADS = flags.DEFINE_integer("num_threads", 2, "CPU threads for the latency measurement.", lower_bound=1)
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace existing output files.")
 
@@ -46,8 +53,11 @@ def _photos(folder: str | None, count: int, size: int) -> tuple[list, list[str]]
         return [images.resize_image(demo.demo_content_image(), images.fit_within((288, 384), size))], ["demo"]
     if not os.path.isdir(folder):
         raise ImageError(f"--representative_images is not a folder: {folder}")
-    paths = sorted(os.path.join(folder, name) for name in os.listdir(folder)
-                   if os.path.splitext(name)[1].lower() in images.IMAGE_EXTENSIONS)[:count]
+    paths = sorted(
+        os.path.join(folder, name)
+        for name in os.listdir(folder)
+        if os.path.splitext(name)[1].lower() in images.IMAGE_EXTENSIONS
+    )[:count]
     if not paths:
         raise ImageError(f"no photos (.jpg, .png, ...) in {folder}")
     return [images.load_image(path, max_size=size) for path in paths], paths
@@ -76,15 +86,16 @@ def convert_main(argv: list[str]) -> int:
     model = load_keras_model(_MODEL.value)
     photos, photo_names = _photos(_REPRESENTATIVE_IMAGES.value, _NUM_IMAGES.value, _IMAGE_SIZE.value)
     tflite_bytes, report = convert_and_check(model, _QUANTIZATION.value, photos, sizes, _NUM_THREADS.value)
-    report = {"model": _MODEL.value, "output": _OUTPUT.value, **report, "photos": photo_names,
-              "versions": versions()}
+    report = {"model": _MODEL.value, "output": _OUTPUT.value, **report, "photos": photo_names, "versions": versions()}
     write_atomically(_OUTPUT.value, lambda file: file.write(tflite_bytes), overwrite=_OVERWRITE.value)
     write_json(report_path, report, _OVERWRITE.value)
     parity = report["parity"]
     timing = ", ".join(f"{size} {ms:.0f} ms" for size, ms in report["latency_ms"].items())
-    print(f"wrote {_OUTPUT.value} ({len(tflite_bytes) / 1024:.0f} KiB, {report['quantization']}; parity "
-          f"{parity['min_psnr_db']:.1f} dB, max diff {parity['max_abs_diff']:.4f}"
-          f"{'; ' + timing if timing else ''}) and {report_path}")
+    print(
+        f"wrote {_OUTPUT.value} ({len(tflite_bytes) / 1024:.0f} KiB, {report['quantization']}; parity "
+        f"{parity['min_psnr_db']:.1f} dB, max diff {parity['max_abs_diff']:.4f}"
+        f"{'; ' + timing if timing else ''}) and {report_path}"
+    )
     return 0
 
 

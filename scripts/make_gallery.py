@@ -36,8 +36,11 @@ def _column(style: str):
     if extension in images.IMAGE_EXTENSIONS:
         painting = images.load_image(style)
         config = StylizeConfig(backbone=_BACKBONE.value, max_size=_MAX_SIZE.value, num_steps=_NUM_STEPS.value)
-        return (os.path.splitext(os.path.basename(style))[0], painting,
-                lambda photo: stylize(photo, painting, config).image)
+        return (
+            os.path.splitext(os.path.basename(style))[0],
+            painting,
+            lambda photo: stylize(photo, painting, config).image,
+        )
     path = registry.resolve_model_path(style)
     style_function = apply.load_style_model(path)
     thumbnail = os.path.join(os.path.dirname(path), "painting.jpg")
@@ -60,8 +63,9 @@ def gallery_main(argv: list[str]) -> int:
     rows = [[None] + [painting for _, painting, _ in columns]]
     for photo in photos:
         rows.append([photo] + [style_function(photo) for _, _, style_function in columns])
-    sheet = gallery.contact_sheet(rows, cell_height=_CELL_HEIGHT.value,
-                                  column_labels=["photo"] + [label for label, _, _ in columns])
+    sheet = gallery.contact_sheet(
+        rows, cell_height=_CELL_HEIGHT.value, column_labels=["photo"] + [label for label, _, _ in columns]
+    )
     images.save_image(sheet, _OUTPUT.value, overwrite=_OVERWRITE.value, quality=85)
     print(f"wrote {_OUTPUT.value} ({sheet.shape[1]}x{sheet.shape[0]})")
     return 0

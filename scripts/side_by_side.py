@@ -1,9 +1,8 @@
 """Puts images side by side at one height and writes a small JPEG (for README figures).
 
-    python scripts/side_by_side.py --images=photo.png,painting.jpg,result.png --output=docs/figure.jpg
+python scripts/side_by_side.py --images=photo.png,painting.jpg,result.png --output=docs/figure.jpg
 """
 
-import os
 import sys
 
 from absl import app, flags
@@ -18,8 +17,8 @@ def main(argv):
     del argv
     import numpy as np
 
-    from tf_style.io import images
     from tf_style.errors import StyleTransferError
+    from tf_style.io import images
 
     try:
         height = _HEIGHT.value

@@ -1,7 +1,7 @@
 """Rewrites docs/cli.md, the command-line reference, from the commands' absl flag definitions.
 
-    python scripts/update_cli_reference.py          # rewrite docs/cli.md
-    python scripts/update_cli_reference.py --check  # exit 1 if docs/cli.md is stale
+python scripts/update_cli_reference.py          # rewrite docs/cli.md
+python scripts/update_cli_reference.py --check  # exit 1 if docs/cli.md is stale
 """
 
 import os

@@ -4,10 +4,10 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
-from tf_style.losses.config import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS  # noqa: E402
+from tf_style.losses.config import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS
 
 ALL_LAYERS = DEFAULT_CONTENT_LAYERS + DEFAULT_STYLE_LAYERS
 TESTS = os.path.dirname(os.path.abspath(__file__))  # Where this file is (subprocesses import it from here).

@@ -17,8 +17,9 @@ from conftest import REPOSITORY, make_painting, make_photo
 
 def test_contact_sheet_layout():
     photo, painting = make_photo(30, 60), make_painting(40, 40)
-    sheet = gallery.contact_sheet([[photo, painting], [None, photo]], cell_height=20, cell_width=40, gap=2,
-                                  column_labels=["a", "b"])
+    sheet = gallery.contact_sheet(
+        [[photo, painting], [None, photo]], cell_height=20, cell_width=40, gap=2, column_labels=["a", "b"]
+    )
     assert sheet.shape == (16 + 20 + 2 + 20, 40 + 2 + 40, 3)
     assert sheet[16:36, 42:82].min() < 1.0  # The painting is there ...
     np.testing.assert_array_equal(sheet[38:58, 0:40], 1.0)  # ... and the empty cell is white.
@@ -43,9 +44,18 @@ def test_make_gallery_script(tmp_path):
     script = os.path.join(REPOSITORY, "scripts", "make_gallery.py")
     output = tmp_path / "gallery.jpg"
     completed = subprocess.run(
-        [sys.executable, script, f"--content_images={tmp_path / 'photo0.png'},{tmp_path / 'photo1.png'}",
-         f"--styles={tmp_path / 'style.keras'}", f"--output={output}", "--cell_height=30"],
-        capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            script,
+            f"--content_images={tmp_path / 'photo0.png'},{tmp_path / 'photo1.png'}",
+            f"--styles={tmp_path / 'style.keras'}",
+            f"--output={output}",
+            "--cell_height=30",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert completed.returncode == 0, completed.stderr[-2000:]
     # Three rows (paintings, two photos) of 30 px under 16 px of labels; two columns of 45 px.
     assert images.load_image(str(output)).shape == (16 + 3 * 30 + 2 * 4, 2 * 45 + 4, 3)

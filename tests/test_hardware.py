@@ -8,8 +8,10 @@ from tf_style import hardware
 
 def test_cpu_flags_are_read_from_the_flags_line(tmp_path):
     cpuinfo = tmp_path / "cpuinfo"
-    cpuinfo.write_text("processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: fpu avx512f amx_bf16 amx_tile\n"
-                       "bugs\t\t: spectre_v1\n\nprocessor\t: 1\nflags\t\t: fpu avx512f amx_bf16 amx_tile\n")
+    cpuinfo.write_text(
+        "processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: fpu avx512f amx_bf16 amx_tile\n"
+        "bugs\t\t: spectre_v1\n\nprocessor\t: 1\nflags\t\t: fpu avx512f amx_bf16 amx_tile\n"
+    )
     assert hardware.cpu_flags(str(cpuinfo)) == {"fpu", "avx512f", "amx_bf16", "amx_tile"}
 
 

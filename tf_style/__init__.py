@@ -60,4 +60,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return __all__ + ["__version__"]
+    return [*__all__, "__version__"]

@@ -16,9 +16,9 @@ import numpy as np
 _STATISTICS_PIXELS = 2**18
 
 # ITU-R BT.601 luma and the YIQ chroma axes.
-_RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114],
-                        [0.595716, -0.274453, -0.321263],
-                        [0.211456, -0.522591, 0.311135]], dtype=np.float32)
+_RGB_TO_YIQ = np.array(
+    [[0.299, 0.587, 0.114], [0.595716, -0.274453, -0.321263], [0.211456, -0.522591, 0.311135]], dtype=np.float32
+)
 _YIQ_TO_RGB = np.linalg.inv(_RGB_TO_YIQ).astype(np.float32)
 
 
@@ -52,8 +52,9 @@ def match_color_histogram(source_image: np.ndarray, reference_image: np.ndarray)
     return match_color_statistics(source_image, *color_statistics([reference_image]))
 
 
-def color_statistics(images: Sequence[np.ndarray],
-                     weights: Sequence[float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def color_statistics(
+    images: Sequence[np.ndarray], weights: Sequence[float] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean (3,) and covariance (3, 3) of the RGB pixels of one or several images.
 
     Several images with `weights` (normalised to sum to 1) give the statistics
@@ -66,8 +67,10 @@ def color_statistics(images: Sequence[np.ndarray],
     pixels = [_grid_sample(image).reshape(-1, 3).astype(np.float64) for image in images]
     means = [values.mean(0) for values in pixels]
     mean = sum(weight * image_mean for weight, image_mean in zip(weights, means))
-    second_moment = sum(weight * (np.cov(values, rowvar=False, bias=True) + np.outer(image_mean, image_mean))
-                        for weight, values, image_mean in zip(weights, pixels, means))
+    second_moment = sum(
+        weight * (np.cov(values, rowvar=False, bias=True) + np.outer(image_mean, image_mean))
+        for weight, values, image_mean in zip(weights, pixels, means)
+    )
     return mean, second_moment - np.outer(mean, mean)
 
 

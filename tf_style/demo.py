@@ -32,14 +32,17 @@ def demo_content_image(size: int = 384) -> np.ndarray:
     draw.rectangle([0, horizon - 12 * s, width, horizon], fill=(60, 110, 60))
     for index in range(14):  # A row of trees.
         x = 10 * s + index * 27 * s
-        draw.polygon([(x, horizon - 4 * s), (x + 9 * s, horizon - 34 * s - (index % 3) * 6 * s),
-                      (x + 18 * s, horizon - 4 * s)], fill=(34, 80 + (index % 4) * 8, 42))
+        draw.polygon(
+            [(x, horizon - 4 * s), (x + 9 * s, horizon - 34 * s - (index % 3) * 6 * s), (x + 18 * s, horizon - 4 * s)],
+            fill=(34, 80 + (index % 4) * 8, 42),
+        )
     draw.rectangle([150 * s, horizon - 40 * s, 200 * s, horizon - 8 * s], fill=(190, 70, 50))
-    draw.polygon([(144 * s, horizon - 40 * s), (175 * s, horizon - 62 * s), (206 * s, horizon - 40 * s)],
-                 fill=(110, 50, 40))
+    draw.polygon(
+        [(144 * s, horizon - 40 * s), (175 * s, horizon - 62 * s), (206 * s, horizon - 40 * s)], fill=(110, 50, 40)
+    )
     draw.rectangle([168 * s, horizon - 26 * s, 180 * s, horizon - 8 * s], fill=(70, 40, 30))
     array = np.asarray(canvas, dtype=np.float32) / 255.0
-    reflection = array[horizon - (height - horizon):horizon][::-1]
+    reflection = array[horizon - (height - horizon) : horizon][::-1]
     water = 0.55 * reflection + 0.45 * np.array([0.15, 0.35, 0.55], dtype=np.float32)
     ripples = 0.04 * np.sin(np.arange(height - horizon) * 1.3)[:, None, None]
     array[horizon:] = np.clip(water + ripples, 0.0, 1.0)
@@ -54,8 +57,9 @@ def demo_style_image(size: int = 384, seed: int = 7) -> np.ndarray:
     oriented texture for the Gram matrices to capture.
     """
     rng = np.random.default_rng(seed)
-    palette = np.array([(20, 40, 100), (40, 80, 160), (70, 130, 200), (240, 200, 60),
-                        (250, 230, 130), (20, 30, 60), (100, 160, 210)])
+    palette = np.array(
+        [(20, 40, 100), (40, 80, 160), (70, 130, 200), (240, 200, 60), (250, 230, 130), (20, 30, 60), (100, 160, 210)]
+    )
     canvas = Image.new("RGB", (size, size), (25, 45, 95))
     draw = ImageDraw.Draw(canvas)
     centres = rng.uniform(0, size, size=(4, 2))

@@ -18,7 +18,7 @@ def fit_to_cell(image: np.ndarray, height: int, width: int) -> np.ndarray:
     resized = resize_image(image, (max(1, round(image.shape[0] * scale)), max(1, round(image.shape[1] * scale))))
     cell = np.ones((height, width, 3), np.float32)
     top, left = (height - resized.shape[0]) // 2, (width - resized.shape[1]) // 2
-    cell[top:top + resized.shape[0], left:left + resized.shape[1]] = resized
+    cell[top : top + resized.shape[0], left : left + resized.shape[1]] = resized
     return cell
 
 
@@ -32,9 +32,13 @@ def _label(text: str, height: int, width: int) -> np.ndarray:
     return np.asarray(canvas, np.float32) / 255.0
 
 
-def contact_sheet(rows: Sequence[Sequence[np.ndarray | None]], cell_height: int = 192,
-                  cell_width: int | None = None, gap: int = 4,
-                  column_labels: Sequence[str] | None = None) -> np.ndarray:
+def contact_sheet(
+    rows: Sequence[Sequence[np.ndarray | None]],
+    cell_height: int = 192,
+    cell_width: int | None = None,
+    gap: int = 4,
+    column_labels: Sequence[str] | None = None,
+) -> np.ndarray:
     """Lays pictures out in a grid of equal cells separated by white gaps.
 
     Args:
@@ -59,11 +63,11 @@ def contact_sheet(rows: Sequence[Sequence[np.ndarray | None]], cell_height: int 
     sheet = np.ones((height, width, 3), np.float32)
     for index, text in enumerate(column_labels or []):
         left = index * (cell_width + gap)
-        sheet[:label_height, left:left + cell_width] = _label(text, label_height, cell_width)
+        sheet[:label_height, left : left + cell_width] = _label(text, label_height, cell_width)
     for row_index, row in enumerate(rows):
         top = label_height + row_index * (cell_height + gap)
         for column_index, image in enumerate(row):
             if image is not None:
                 left = column_index * (cell_width + gap)
-                sheet[top:top + cell_height, left:left + cell_width] = fit_to_cell(image, cell_height, cell_width)
+                sheet[top : top + cell_height, left : left + cell_width] = fit_to_cell(image, cell_height, cell_width)
     return sheet

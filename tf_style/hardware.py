@@ -49,7 +49,7 @@ def fast_bfloat16() -> bool:
 
 
 def resolve_precision(precision: str) -> str:
-    """"auto" -> "bfloat16" where `fast_bfloat16`, else "float32"; any other value as given."""
+    """ "auto" -> "bfloat16" where `fast_bfloat16`, else "float32"; any other value as given."""
     if precision == "auto":
         return "bfloat16" if fast_bfloat16() else "float32"
     return precision

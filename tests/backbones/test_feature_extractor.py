@@ -11,10 +11,17 @@ from tf_style.errors import ConfigError, WeightsError
 from tf_style.io import files
 
 
-@pytest.mark.parametrize("name, keras_name", [
-    ("block4_conv2", "block4_conv2"), ("conv4_2", "block4_conv2"), ("relu4_2", "block4_conv2"),
-    ("relu1_1", "block1_conv1"), ("pool3", "block3_pool"), (" conv5_4 ", "block5_conv4"),
-])
+@pytest.mark.parametrize(
+    "name, keras_name",
+    [
+        ("block4_conv2", "block4_conv2"),
+        ("conv4_2", "block4_conv2"),
+        ("relu4_2", "block4_conv2"),
+        ("relu1_1", "block1_conv1"),
+        ("pool3", "block3_pool"),
+        (" conv5_4 ", "block5_conv4"),
+    ],
+)
 def test_resolve_layer_name(name, keras_name):
     assert resolve_layer_name(name, "vgg19") == keras_name
 
@@ -44,8 +51,9 @@ def test_outputs_are_a_dict_keyed_by_keras_name_and_network_stops_at_deepest_lay
     assert extractor.min_input_size == 4
 
 
-@pytest.mark.parametrize("pooling, layer_type", [("avg", keras.layers.AveragePooling2D),
-                                                 ("max", keras.layers.MaxPooling2D)])
+@pytest.mark.parametrize(
+    "pooling, layer_type", [("avg", keras.layers.AveragePooling2D), ("max", keras.layers.MaxPooling2D)]
+)
 def test_pooling(pooling, layer_type):
     extractor = build_feature_extractor(["conv2_1"], "vgg19", pooling=pooling, weights=None, width=1 / 16)
     pool = extractor.get_layer("vgg19_to_block2_conv1").get_layer("block1_pool")
@@ -71,8 +79,9 @@ def test_bfloat16_precision_computes_in_bfloat16_and_returns_float32():
 
 def test_with_precision_copies_the_weights_into_the_other_precision():
     keras.utils.set_random_seed(3)
-    mixed = build_feature_extractor(["conv1_1", "conv2_1"], "vgg19", weights=None, width=1 / 16,
-                                    precision="bfloat16", pooling="max")
+    mixed = build_feature_extractor(
+        ["conv1_1", "conv2_1"], "vgg19", weights=None, width=1 / 16, precision="bfloat16", pooling="max"
+    )
     twin = mixed.with_precision("float32")
     assert mixed.precision == "bfloat16" and twin.precision == "float32"
     assert twin.get_layer("vgg19_to_block2_conv1").get_layer("block2_conv1").compute_dtype == "float32"
@@ -94,14 +103,17 @@ def test_auto_precision_resolves_to_a_concrete_one(monkeypatch):
     assert extractor.precision == "bfloat16"
     assert extractor.get_layer("vgg19_to_block1_conv1").get_layer("block1_conv1").compute_dtype == "bfloat16"
     monkeypatch.setattr(hardware, "fast_bfloat16", lambda: False)
-    assert build_feature_extractor(["conv1_1"], "vgg19", weights=None, width=1 / 16,
-                                   precision="auto").precision == "float32"
+    assert (
+        build_feature_extractor(["conv1_1"], "vgg19", weights=None, width=1 / 16, precision="auto").precision
+        == "float32"
+    )
 
 
 def test_config_round_trips_and_settings_are_attributes():
     keras.utils.set_random_seed(4)
-    extractor = build_feature_extractor(["relu2_1", "conv1_1", "block2_conv1"], "vgg19", weights=None,
-                                        width=1 / 16, pooling="max")
+    extractor = build_feature_extractor(
+        ["relu2_1", "conv1_1", "block2_conv1"], "vgg19", weights=None, width=1 / 16, pooling="max"
+    )
     assert isinstance(extractor, FeatureExtractor)
     assert extractor.feature_layers == ("block2_conv1", "block1_conv1")  # Keras names, each once.
     assert (extractor.backbone, extractor.pooling, extractor.precision) == ("vgg19", "max", "float32")
@@ -111,12 +123,15 @@ def test_config_round_trips_and_settings_are_attributes():
     assert [w.shape for w in rebuilt.get_weights()] == [w.shape for w in extractor.get_weights()]
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"backbone": "resnet50"}, "unknown backbone"),
-    ({"precision": "float16"}, "unknown precision"),
-    ({"pooling": "median", "weights": None}, "unknown pooling"),
-    ({"width": 0.5}, "random weights"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"backbone": "resnet50"}, "unknown backbone"),
+        ({"precision": "float16"}, "unknown precision"),
+        ({"pooling": "median", "weights": None}, "unknown pooling"),
+        ({"width": 0.5}, "random weights"),
+    ],
+)
 def test_bad_settings(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         build_feature_extractor(["conv1_1"], **kwargs)

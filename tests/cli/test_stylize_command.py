@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -37,9 +38,8 @@ def pair(tmp_path):
 
 def _cli(capsys, **flag_values):
     """Runs `tf-style stylize` with these flags; returns (exit status, stdout, stderr)."""
-    with flagsaver.flagsaver(**flag_values):
-        with pytest.raises(SystemExit) as exit_info:
-            stylize_cli.main(["tf-style stylize"])
+    with flagsaver.flagsaver(**flag_values), pytest.raises(SystemExit) as exit_info:
+        stylize_cli.main(["tf-style stylize"])
     captured = capsys.readouterr()
     return exit_info.value.code, captured.out, captured.err
 
@@ -56,7 +56,7 @@ def test_demo_run_writes_picture_and_manifest(tmp_path, capsys):
     status, out, err = _cli(capsys, output_image=output, **FAST)
     assert status == 0, err
     assert images.load_image(output).shape == (36, 48, 3)  # The demo landscape is 4:3.
-    manifest = json.loads(open(tmp_path / "demo.json").read())
+    manifest = json.loads(Path(tmp_path / "demo.json").read_text())
     assert manifest["content_image"] == "demo:landscape" and manifest["style_images"] == ["demo:swirls"]
     assert manifest["config"]["num_steps"] == 3 and manifest["config"]["optimizer"] == "lbfgs"
     assert manifest["steps"] == 3 and manifest["stop_reason"] == "completed"
@@ -70,13 +70,26 @@ def test_demo_run_writes_picture_and_manifest(tmp_path, capsys):
 def test_flags_reach_the_config(pair, tmp_path, capsys):
     content, style = pair
     output = str(tmp_path / "out.jpg")
-    status, _, err = _cli(capsys, content_image=content, style_image=[style, style], style_blend=["2", "1"],
-                          style_layers=["conv1_1:0.5", "relu2_1"], content_layers=["conv4_2"],
-                          optimizer="adam", learning_rate=0.05, preserve_colors="luminance", seed=3,
-                          init="noise", init_noise=0.05, lbfgs_memory=7, lbfgs_scaling="scalar",
-                          output_image=output, **FAST)
+    status, _, err = _cli(
+        capsys,
+        content_image=content,
+        style_image=[style, style],
+        style_blend=["2", "1"],
+        style_layers=["conv1_1:0.5", "relu2_1"],
+        content_layers=["conv4_2"],
+        optimizer="adam",
+        learning_rate=0.05,
+        preserve_colors="luminance",
+        seed=3,
+        init="noise",
+        init_noise=0.05,
+        lbfgs_memory=7,
+        lbfgs_scaling="scalar",
+        output_image=output,
+        **FAST,
+    )
     assert status == 0, err
-    config = json.loads(open(tmp_path / "out.json").read())["config"]
+    config = json.loads(Path(tmp_path / "out.json").read_text())["config"]
     assert config["style_blend"] == [2.0, 1.0] and config["style_layers"] == ["conv1_1", "relu2_1"]
     assert config["style_layer_weights"] == [0.5, 1.0] and config["learning_rate"] == 0.05
     assert config["preserve_colors"] == "luminance" and config["init"] == "noise" and config["seed"] == 3
@@ -87,11 +100,21 @@ def test_flags_reach_the_config(pair, tmp_path, capsys):
 def test_save_every_writes_snapshots(pair, tmp_path, capsys):
     content, style = pair
     pattern = str(tmp_path / "frame_{step:03d}.png")
-    status, _, err = _cli(capsys, content_image=content, style_image=[style], output_image=str(tmp_path / "o.png"),
-                          save_every=2, save_pattern=pattern, max_size=48, num_steps=5)
+    status, _, err = _cli(
+        capsys,
+        content_image=content,
+        style_image=[style],
+        output_image=str(tmp_path / "o.png"),
+        save_every=2,
+        save_pattern=pattern,
+        max_size=48,
+        num_steps=5,
+    )
     assert status == 0, err
-    assert sorted(name for name in os.listdir(tmp_path) if name.startswith("frame")) == \
-        ["frame_002.png", "frame_004.png"]
+    assert sorted(name for name in os.listdir(tmp_path) if name.startswith("frame")) == [
+        "frame_002.png",
+        "frame_004.png",
+    ]
 
 
 def test_existing_output_is_refused_unless_overwrite(pair, tmp_path, capsys):
@@ -101,8 +124,9 @@ def test_existing_output_is_refused_unless_overwrite(pair, tmp_path, capsys):
     status, _, err = _cli(capsys, content_image=content, style_image=[style], output_image=str(output), **FAST)
     _assert_one_line_error(status, err, "output file exists (pass --overwrite")
     assert output.read_bytes() == b"precious"
-    status, _, err = _cli(capsys, content_image=content, style_image=[style], output_image=str(output),
-                          overwrite=True, **FAST)
+    status, _, err = _cli(
+        capsys, content_image=content, style_image=[style], output_image=str(output), overwrite=True, **FAST
+    )
     assert status == 0 and images.load_image(output).shape == (36, 48, 3)
 
 
@@ -141,25 +165,27 @@ def test_bad_image_files(pair, tmp_path, capsys, role, kind):
     assert not (tmp_path / "out.png").exists()
 
 
-@pytest.mark.parametrize("flag_values, message", [
-    ({"style_layers": ["conv1_1", "conv9_9"]}, "unknown layer 'conv9_9'"),
-    ({"content_layers": ["fc7"]}, "unknown layer 'fc7'"),
-    ({"style_weight": 0.0}, "style_weight must be > 0"),
-    ({"style_weight": -3.0}, "style_weight must be > 0"),
-    ({"content_weight": -1.0}, "content_weight must be >= 0"),
-    ({"style_layers": ["conv1_1:-1"]}, "style_layer_weights must be > 0"),
-    ({"style_layers": ["conv1_1:heavy"]}, "weight of 'conv1_1' is not a number"),
-    ({"style_blend": ["1", "2"]}, "style_blend has 2 weights for 1 style images"),
-    ({"style_blend": ["0"]}, "style_blend must be > 0"),
-    ({"init": "/no/such/image.png"}, "init must be one of"),
-    ({"output_image": "/no/such/folder/out.png"}, "output folder does not exist"),
-    ({"output_image": "out.gif2"}, "unknown image extension"),
-    ({"save_every": 1, "save_pattern": "frame.png"}, "needs a {step} field"),
-])
+@pytest.mark.parametrize(
+    "flag_values, message",
+    [
+        ({"style_layers": ["conv1_1", "conv9_9"]}, "unknown layer 'conv9_9'"),
+        ({"content_layers": ["fc7"]}, "unknown layer 'fc7'"),
+        ({"style_weight": 0.0}, "style_weight must be > 0"),
+        ({"style_weight": -3.0}, "style_weight must be > 0"),
+        ({"content_weight": -1.0}, "content_weight must be >= 0"),
+        ({"style_layers": ["conv1_1:-1"]}, "style_layer_weights must be > 0"),
+        ({"style_layers": ["conv1_1:heavy"]}, "weight of 'conv1_1' is not a number"),
+        ({"style_blend": ["1", "2"]}, "style_blend has 2 weights for 1 style images"),
+        ({"style_blend": ["0"]}, "style_blend must be > 0"),
+        ({"init": "/no/such/image.png"}, "init must be one of"),
+        ({"output_image": "/no/such/folder/out.png"}, "output folder does not exist"),
+        ({"output_image": "out.gif2"}, "unknown image extension"),
+        ({"save_every": 1, "save_pattern": "frame.png"}, "needs a {step} field"),
+    ],
+)
 def test_bad_settings(pair, tmp_path, capsys, flag_values, message):
     content, style = pair
-    values = {"content_image": content, "style_image": [style], "output_image": str(tmp_path / "o.png"),
-              **FAST}
+    values = {"content_image": content, "style_image": [style], "output_image": str(tmp_path / "o.png"), **FAST}
     values.update(flag_values)
     if not values["output_image"].startswith("/"):
         values["output_image"] = str(tmp_path / values["output_image"])
@@ -173,8 +199,9 @@ def test_output_folder_not_writable(pair, tmp_path, capsys):
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o500)
-    status, _, err = _cli(capsys, content_image=content, style_image=[style],
-                          output_image=str(locked / "o.png"), **FAST)
+    status, _, err = _cli(
+        capsys, content_image=content, style_image=[style], output_image=str(locked / "o.png"), **FAST
+    )
     _assert_one_line_error(status, err, "not writable")
 
 
@@ -190,11 +217,12 @@ def test_ctrl_c_writes_the_current_picture(pair, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(ImageOptimization, "run", interrupted_run)
     content, style = pair
     output = tmp_path / "o.png"
-    status, _, err = _cli(capsys, content_image=content, style_image=[style], output_image=str(output),
-                          max_size=48, num_steps=50)
+    status, _, err = _cli(
+        capsys, content_image=content, style_image=[style], output_image=str(output), max_size=48, num_steps=50
+    )
     assert status == 130 and "interrupted at step 3" in err and "Traceback" not in err
     assert images.load_image(output).shape == (36, 48, 3)
-    manifest = json.loads(open(tmp_path / "o.json").read())
+    manifest = json.loads(Path(tmp_path / "o.json").read_text())
     assert manifest["stop_reason"] == "interrupted" and manifest["steps"] == 3
 
 
@@ -212,8 +240,15 @@ def test_nan_loss_stops_with_an_error_and_keeps_the_last_good_picture(pair, tmp_
     monkeypatch.setattr(ImageOptimization, "_losses", poisoned)
     content, style = pair
     output = tmp_path / "o.png"
-    status, _, err = _cli(capsys, content_image=content, style_image=[style], output_image=str(output),
-                          optimizer="adam", max_size=48, num_steps=20)
+    status, _, err = _cli(
+        capsys,
+        content_image=content,
+        style_image=[style],
+        output_image=str(output),
+        optimizer="adam",
+        max_size=48,
+        num_steps=20,
+    )
     _assert_one_line_error(status, err, "loss became NaN or infinite at step 3")
     picture = images.load_image(output)
     assert picture.shape == (36, 48, 3) and np.isfinite(picture).all()
@@ -221,12 +256,17 @@ def test_nan_loss_stops_with_an_error_and_keeps_the_last_good_picture(pair, tmp_
 
 def test_flag_parsing_errors_exit_nonzero_without_traceback(tmp_path):
     """Real absl parsing in a subprocess: bounds on --num_steps, unknown enum values, stray arguments."""
-    for arguments, message in ((["--num_steps=0"], "num_steps"),
-                               (["--optimizer=sgd"], "optimizer"),
-                               (["stray"], "unexpected arguments")):
-        completed = subprocess.run([sys.executable, "-m", "tf_style.cli.main", "stylize", *arguments,
-                                    f"--output_image={tmp_path / 'o.png'}"],
-                                   capture_output=True, text=True, timeout=120)
+    for arguments, message in (
+        (["--num_steps=0"], "num_steps"),
+        (["--optimizer=sgd"], "optimizer"),
+        (["stray"], "unexpected arguments"),
+    ):
+        completed = subprocess.run(
+            [sys.executable, "-m", "tf_style.cli.main", "stylize", *arguments, f"--output_image={tmp_path / 'o.png'}"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert completed.returncode != 0
         assert message in completed.stderr and "Traceback" not in completed.stderr
 
@@ -241,10 +281,23 @@ def test_same_seed_gives_the_same_picture_file_at_512_px(tmp_path):
     pictures = []
     for run in ("first", "second"):
         output = tmp_path / f"{run}.png"
-        completed = subprocess.run([sys.executable, "-m", "tf_style.cli.main", "stylize", "--backbone=vgg16_hed",
-                                    f"--content_image={content}", f"--style_image={style}", "--max_size=512",
-                                    "--num_steps=20", f"--output_image={output}"],
-                                   capture_output=True, text=True, timeout=300)
+        completed = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tf_style.cli.main",
+                "stylize",
+                "--backbone=vgg16_hed",
+                f"--content_image={content}",
+                f"--style_image={style}",
+                "--max_size=512",
+                "--num_steps=20",
+                f"--output_image={output}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert completed.returncode == 0, completed.stderr[-2000:]
         pictures.append(output.read_bytes())
     assert images.load_image(str(tmp_path / "first.png")).shape == (341, 512, 3)
@@ -252,8 +305,9 @@ def test_same_seed_gives_the_same_picture_file_at_512_px(tmp_path):
 
 
 def test_unknown_command():
-    completed = subprocess.run([sys.executable, "-m", "tf_style.cli.main", "paint"],
-                               capture_output=True, text=True, timeout=60)
+    completed = subprocess.run(
+        [sys.executable, "-m", "tf_style.cli.main", "paint"], capture_output=True, text=True, timeout=60
+    )
     assert completed.returncode == 2
     assert completed.stderr.strip() == "tf-style: error: unknown command 'paint'; choose one of stylize, train, apply"
 
@@ -265,7 +319,8 @@ def test_ctrl_c_before_the_first_step_writes_nothing(pair, tmp_path, capsys, mon
 
     monkeypatch.setattr(ImageOptimization, "run", interrupted_at_once)
     content, style = pair
-    status, _, err = _cli(capsys, content_image=content, style_image=[style],
-                          output_image=str(tmp_path / "o.png"), **FAST)
+    status, _, err = _cli(
+        capsys, content_image=content, style_image=[style], output_image=str(tmp_path / "o.png"), **FAST
+    )
     assert status == 130 and "interrupted before the first step; nothing written" in err
     assert not (tmp_path / "o.png").exists() and not (tmp_path / "o.json").exists()

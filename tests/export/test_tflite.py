@@ -32,8 +32,10 @@ def photos():
 
 @pytest.fixture(scope="module")
 def converted(net, photos):
-    return {quantization: tflite.convert_to_tflite(net, quantization, representative_images=photos)
-            for quantization in tflite.Quantization}
+    return {
+        quantization: tflite.convert_to_tflite(net, quantization, representative_images=photos)
+        for quantization in tflite.Quantization
+    }
 
 
 @pytest.mark.parametrize("quantization", list(tflite.Quantization))
@@ -46,15 +48,18 @@ def test_mobile_contract(converted, quantization):
     for height, width in ((8, 8), (37, 20), (64, 96)):
         stylized = runner(make_photo(height, width))
         assert stylized.shape == (height, width, 3) and stylized.dtype == np.float32
-        assert 0.0 <= stylized.min() and stylized.max() <= 1.0
+        assert stylized.min() >= 0.0 and stylized.max() <= 1.0
 
 
-@pytest.mark.parametrize("quantization, min_psnr, max_abs", [
-    (tflite.Quantization.FLOAT32, 80.0, 1e-4),
-    (tflite.Quantization.FLOAT16, 45.0, 0.02),
-    (tflite.Quantization.DYNAMIC_INT8, 35.0, 0.15),
-    (tflite.Quantization.INT8, 22.0, 0.6),  # This net's amplified output layer is hard on int8.
-])
+@pytest.mark.parametrize(
+    "quantization, min_psnr, max_abs",
+    [
+        (tflite.Quantization.FLOAT32, 80.0, 1e-4),
+        (tflite.Quantization.FLOAT16, 45.0, 0.02),
+        (tflite.Quantization.DYNAMIC_INT8, 35.0, 0.15),
+        (tflite.Quantization.INT8, 22.0, 0.6),  # This net's amplified output layer is hard on int8.
+    ],
+)
 def test_parity_with_keras(net, converted, photos, quantization, min_psnr, max_abs):
     report = parity.parity_report(net, runners.TFLiteRunner(converted[quantization]), photos)
     assert report["num_images"] == 3
@@ -122,8 +127,9 @@ def test_load_keras_model_rejects_bad_files(tmp_path):
     (tmp_path / "corrupt.keras").write_bytes(b"PK\x03\x04 truncated zip")
     with pytest.raises(ModelError, match="not a readable Keras model"):
         saving.load_keras_model(str(tmp_path / "corrupt.keras"))
-    classifier = keras.Sequential([keras.Input((None, None, 3)), keras.layers.GlobalAveragePooling2D(),
-                                   keras.layers.Dense(10)])
+    classifier = keras.Sequential(
+        [keras.Input((None, None, 3)), keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(10)]
+    )
     classifier.save(str(tmp_path / "classifier.keras"))
     with pytest.raises(ModelError, match="not an image-to-image model"):
         saving.load_keras_model(str(tmp_path / "classifier.keras"))
@@ -136,18 +142,28 @@ def test_a_two_input_signature_converts_runs_and_keeps_parity():
     style_weights = keras.Input((4,), name="style_weights")
     shift = keras.layers.Reshape((1, 1, 3))(keras.layers.Dense(3, name="shift")(style_weights))
     mixed = keras.layers.Add()([keras.layers.Conv2D(3, 1, name="mix")(image), shift])
-    model = keras.Model({"image": image, "style_weights": style_weights},
-                        keras.layers.Activation("sigmoid")(mixed))
+    model = keras.Model({"image": image, "style_weights": style_weights}, keras.layers.Activation("sigmoid")(mixed))
     signature = ModelSignature(
-        "stylize", inputs=(TensorSpec("image", (1, None, None, 3)), TensorSpec("style_weights", (1, 4))),
-        outputs=(TensorSpec("stylized_image", (1, None, None, 3)),))
+        "stylize",
+        inputs=(TensorSpec("image", (1, None, None, 3)), TensorSpec("style_weights", (1, 4))),
+        outputs=(TensorSpec("stylized_image", (1, None, None, 3)),),
+    )
     weights_a, weights_b = np.array([[1.0, 0, 0, 0]], np.float32), np.array([[0, 0.5, 0.5, 0]], np.float32)
     photos = [make_photo(24, 32), make_photo(16, 20, seed=2)]
     for quantization in ("float32", "int8"):
-        tflite_bytes, report = parity.convert_and_check(model, quantization, photos, latency_sizes=(32,),
-                                                        num_threads=1, signature=signature,
-                                                        inputs={"style_weights": weights_a})
-        assert set(report["inputs"]) == {"image", "style_weights"} and report["inputs"]["style_weights"]["shape"] == [1, 4]
+        tflite_bytes, report = parity.convert_and_check(
+            model,
+            quantization,
+            photos,
+            latency_sizes=(32,),
+            num_threads=1,
+            signature=signature,
+            inputs={"style_weights": weights_a},
+        )
+        assert set(report["inputs"]) == {"image", "style_weights"} and report["inputs"]["style_weights"]["shape"] == [
+            1,
+            4,
+        ]
         runner = runners.TFLiteRunner(tflite_bytes, num_threads=1)
         assert runner.image_input == "image" and runner.image_output == "stylized_image"
         painted_a, painted_b = runner(photos[0], style_weights=weights_a), runner(photos[0], style_weights=weights_b)

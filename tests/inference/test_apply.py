@@ -1,5 +1,6 @@
 """Applying a trained network: tiles with feathered seams, strength, colours, model files."""
 
+import itertools
 import os
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 from tf_style.color import transfer_luminance
 from tf_style.errors import ConfigError, ModelError
 from tf_style.export import tflite
-from tf_style.inference import apply, registry, runners, tiles
+from tf_style.inference import apply, registry, tiles
 from tf_style.networks import saving
 from tf_style.networks.johnson.transform_net import MODEL_SIZES, build_transform_net
 
@@ -23,14 +24,13 @@ def invert(image):
 def test_tile_starts_cover_the_image_with_the_overlap(length, tile, overlap):
     starts = tiles.tile_starts(length, tile, overlap)
     assert starts[0] == 0 and starts[-1] + tile >= length
-    for left, right in zip(starts, starts[1:]):
+    for left, right in itertools.pairwise(starts):
         assert left + tile - right >= overlap  # Neighbours share at least `overlap` pixels.
 
 
 def test_tiled_run_of_a_pixelwise_function_is_exact():
     image = make_photo(150, 170)
-    np.testing.assert_allclose(tiles.run_tiled(invert, image, tile_size=64, overlap=16), 1.0 - image,
-                               atol=1e-6)
+    np.testing.assert_allclose(tiles.run_tiled(invert, image, tile_size=64, overlap=16), 1.0 - image, atol=1e-6)
 
 
 def test_tiles_that_disagree_blend_without_seams():
@@ -47,14 +47,23 @@ def test_strength_blends_and_luminance_keeps_colours():
     photo = make_photo(32, 40)
     np.testing.assert_allclose(apply.apply_style(invert, photo, strength=0.0), photo, atol=1e-6)
     np.testing.assert_allclose(apply.apply_style(invert, photo, strength=1.0), 1.0 - photo, atol=1e-6)
-    np.testing.assert_allclose(apply.apply_style(invert, photo, strength=0.25),
-                               0.75 * photo + 0.25 * (1.0 - photo), atol=1e-6)
-    np.testing.assert_allclose(apply.apply_style(invert, photo, preserve_colors="luminance"),
-                               np.clip(transfer_luminance(1.0 - photo, photo), 0, 1), atol=1e-6)
+    np.testing.assert_allclose(
+        apply.apply_style(invert, photo, strength=0.25), 0.75 * photo + 0.25 * (1.0 - photo), atol=1e-6
+    )
+    np.testing.assert_allclose(
+        apply.apply_style(invert, photo, preserve_colors="luminance"),
+        np.clip(transfer_luminance(1.0 - photo, photo), 0, 1),
+        atol=1e-6,
+    )
 
 
-@pytest.mark.parametrize("kwargs, message", [({"strength": 1.5}, "strength must be between 0 and 1"),
-                                             ({"preserve_colors": "histogram"}, "preserve_colors must be one of")])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"strength": 1.5}, "strength must be between 0 and 1"),
+        ({"preserve_colors": "histogram"}, "preserve_colors must be one of"),
+    ],
+)
 def test_apply_style_rejects_bad_settings(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         apply.apply_style(invert, make_photo(16, 16), **kwargs)

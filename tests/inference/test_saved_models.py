@@ -2,6 +2,7 @@
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,11 +24,18 @@ def test_at_least_four_styles_ship():
 @pytest.mark.parametrize("style", STYLES)
 def test_shipped_style(style):
     folder = os.path.join(registry.saved_models_dir(), style)
-    expected = {f"{style}.keras", f"{style}_fp16.tflite", f"{style}_int8.tflite", "painting.jpg", "sample.jpg",
-                "MODEL_CARD.md", "model_card.json"}
+    expected = {
+        f"{style}.keras",
+        f"{style}_fp16.tflite",
+        f"{style}_int8.tflite",
+        "painting.jpg",
+        "sample.jpg",
+        "MODEL_CARD.md",
+        "model_card.json",
+    }
     assert expected <= set(os.listdir(folder))
     assert sum(os.path.getsize(os.path.join(folder, name)) for name in expected) < 1.5 * 2**20  # Small: in git.
-    card = json.load(open(os.path.join(folder, "model_card.json")))
+    card = json.loads(Path(os.path.join(folder, "model_card.json")).read_text())
     assert card["name"] == style and "non-commercial" in card["training_data_terms"]
     model = saving.load_keras_model(os.path.join(folder, f"{style}.keras"))
     assert isinstance(model, TransformNet) and model.preset == card["training"]["config"]["model_size"]

@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from tf_style import color
-from tf_style.io import files, images
 from tf_style.errors import ImageError, OutputError
+from tf_style.io import files, images
 
 
 def _save(path, image, **options):
@@ -83,12 +83,15 @@ def test_max_size_shrinks_but_never_enlarges(tmp_path):
     assert images.load_image(path, max_size=500).shape == (100, 200, 3)
 
 
-@pytest.mark.parametrize("name, data, message", [
-    ("missing.png", None, "image not found"),
-    ("", None, "got a directory"),
-    ("empty.png", b"", "image file is empty"),
-    ("notes.png", b"hello, not an image", "not an image"),
-])
+@pytest.mark.parametrize(
+    "name, data, message",
+    [
+        ("missing.png", None, "image not found"),
+        ("", None, "got a directory"),
+        ("empty.png", b"", "image file is empty"),
+        ("notes.png", b"hello, not an image", "not an image"),
+    ],
+)
 def test_bad_files_get_one_line_errors(tmp_path, name, data, message):
     path = tmp_path / name
     if data is not None:
@@ -134,10 +137,13 @@ def test_save_is_atomic_and_refuses_to_overwrite(tmp_path):
     assert images.load_image(path).min() == 1.0
 
 
-@pytest.mark.parametrize("name, message", [
-    ("missing_dir/out.png", "folder does not exist"),
-    ("out.xyz", "unknown image extension"),
-])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("missing_dir/out.png", "folder does not exist"),
+        ("out.xyz", "unknown image extension"),
+    ],
+)
 def test_save_errors(tmp_path, name, message):
     with pytest.raises(OutputError, match=message):
         images.save_image(np.zeros((4, 4, 3)), tmp_path / name)
@@ -178,8 +184,12 @@ def test_color_statistics_of_a_large_image_come_from_a_grid_sample():
     # 1200 x 1000 = 1.2 megapixels: sampled every 3rd row and column (133,600 pixels).
     rows = np.linspace(0.0, 1.0, 1200)[:, None, None]
     columns = np.linspace(0.0, 1.0, 1000)[None, :, None]
-    image = np.clip(np.concatenate([rows + 0 * columns, 0.5 * columns + 0 * rows, 0.3 * rows * columns], axis=-1)
-                    + rng.normal(0.0, 0.05, (1200, 1000, 3)), 0.0, 1.0).astype(np.float32)
+    image = np.clip(
+        np.concatenate([rows + 0 * columns, 0.5 * columns + 0 * rows, 0.3 * rows * columns], axis=-1)
+        + rng.normal(0.0, 0.05, (1200, 1000, 3)),
+        0.0,
+        1.0,
+    ).astype(np.float32)
     assert color._grid_sample(image).shape == (400, 334, 3)
     mean, covariance = color.color_statistics([image])
     flat = image.reshape(-1, 3).astype(np.float64)

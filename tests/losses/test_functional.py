@@ -25,16 +25,16 @@ def test_gram_matrix_gradient_is_f_times_the_symmetrised_upstream():
         loss = tf.reduce_sum(weights * losses.gram_matrix(features_tensor))
     flat = features.reshape(2, 30, 4)
     expected = np.einsum("bni,bij->bnj", flat, weights + weights.transpose(0, 2, 1)) / 30
-    np.testing.assert_allclose(tape.gradient(loss, features_tensor).numpy(), expected.reshape(features.shape),
-                               rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        tape.gradient(loss, features_tensor).numpy(), expected.reshape(features.shape), rtol=1e-4, atol=1e-6
+    )
 
 
 def test_gram_matrix_is_independent_of_image_size():
     rng = np.random.default_rng(1)
     features = rng.normal(size=(1, 4, 4, 3)).astype(np.float32)
     tiled = np.tile(features, (1, 3, 2, 1))  # Same statistics, six times the positions.
-    np.testing.assert_allclose(losses.gram_matrix(tiled).numpy(), losses.gram_matrix(features).numpy(),
-                               rtol=1e-5)
+    np.testing.assert_allclose(losses.gram_matrix(tiled).numpy(), losses.gram_matrix(features).numpy(), rtol=1e-5)
 
 
 def test_style_layer_loss_is_zero_at_target_and_relative():
@@ -45,8 +45,9 @@ def test_style_layer_loss_is_zero_at_target_and_relative():
     # Scaling the features by 2 scales the Gram by 4: relative error (4 - 1)^2 = 9.
     assert float(losses.style_layer_loss(2 * features, target)) == pytest.approx(9.0, rel=1e-5)
     # Relative: the same for features 1000x larger (activations differ widely between layers).
-    assert float(losses.style_layer_loss(2000 * features, losses.gram_matrix(1000 * features))) == \
-        pytest.approx(9.0, rel=1e-4)
+    assert float(losses.style_layer_loss(2000 * features, losses.gram_matrix(1000 * features))) == pytest.approx(
+        9.0, rel=1e-4
+    )
 
 
 def test_content_loss_definition():
@@ -74,8 +75,9 @@ def test_blended_grams_give_the_gradient_of_the_weighted_sum_of_style_losses():
         gram = losses.gram_matrix(features)
         one_target = tf.reduce_sum(tf.square(gram - blended))
         weighted_sum = tf.add_n([w * tf.reduce_sum(tf.square(gram - t)) for w, t in zip(weights, targets)])
-    np.testing.assert_allclose(tape.gradient(one_target, features).numpy(),
-                               tape.gradient(weighted_sum, features).numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        tape.gradient(one_target, features).numpy(), tape.gradient(weighted_sum, features).numpy(), rtol=1e-4, atol=1e-6
+    )
 
 
 def test_blend_weights_are_normalised():

@@ -29,7 +29,7 @@ def test_output_shape_equals_input_shape_and_range(net_name, height, width, requ
     images = np.random.default_rng(height * width).uniform(size=(2, height, width, 3)).astype(np.float32)
     stylized = np.asarray(net(images))
     assert stylized.shape == images.shape and stylized.dtype == np.float32
-    assert 0.0 <= stylized.min() and stylized.max() <= 1.0
+    assert stylized.min() >= 0.0 and stylized.max() <= 1.0
 
 
 @pytest.mark.parametrize("height, width", [(8, 8), (9, 14), (12, 11)])
@@ -74,9 +74,13 @@ def test_classic_and_mobile_sizes():
     assert classic.count_params() == build_transform_net().count_params()  # classic is the default
     assert 1_600_000 < classic.count_params() < 1_700_000  # About 1.7 M, as in Johnson et al.
     assert mobile.count_params() < 0.05 * classic.count_params()
-    full_resolution_convs = [layer.name for layer in mobile.layers
-                             if isinstance(layer, keras.layers.Conv2D) and layer.strides == (1, 1)
-                             and layer.name in ("stem_conv", "up2_conv", "output_conv")]
+    full_resolution_convs = [
+        layer.name
+        for layer in mobile.layers
+        if isinstance(layer, keras.layers.Conv2D)
+        and layer.strides == (1, 1)
+        and layer.name in ("stem_conv", "up2_conv", "output_conv")
+    ]
     assert full_resolution_convs == ["up2_conv", "output_conv"]
     assert mobile.get_layer("stem_conv").strides == (2, 2)
     assert mobile.get_layer("output_conv").kernel_size == (3, 3)
@@ -115,12 +119,17 @@ def test_a_plain_functional_network_file_still_loads(tmp_path):
     np.testing.assert_array_equal(np.asarray(saving.load_keras_model(path)(images)), np.asarray(net(images)))
 
 
-@pytest.mark.parametrize("kwargs, message", [({"width": 0}, "width must be > 0"),
-                                             ({"num_residual_blocks": -1}, "num_residual_blocks"),
-                                             ({"stem_stride": 3}, "stem_stride must be 1 or 2"),
-                                             ({"output_kernel_size": 4}, "output_kernel_size must be odd"),
-                                             ({"upsampling": "cubic"}, "upsampling must be one of"),
-                                             ({"seed": -1}, "seed must be a whole number")])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"width": 0}, "width must be > 0"),
+        ({"num_residual_blocks": -1}, "num_residual_blocks"),
+        ({"stem_stride": 3}, "stem_stride must be 1 or 2"),
+        ({"output_kernel_size": 4}, "output_kernel_size must be odd"),
+        ({"upsampling": "cubic"}, "upsampling must be one of"),
+        ({"seed": -1}, "seed must be a whole number"),
+    ],
+)
 def test_bad_settings(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         build_transform_net(**kwargs)
@@ -151,7 +160,6 @@ def test_seed_decides_the_weights_and_leaves_global_random_state_alone():
 @pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
 def test_upsampling_equals_tensorflow_resize(interpolation):
     import tensorflow as tf
-
 
     features = np.random.default_rng(3).normal(size=(2, 5, 7, 6)).astype(np.float32)
     expected = tf.image.resize(features, (10, 14), method=interpolation).numpy()

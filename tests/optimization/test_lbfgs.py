@@ -1,5 +1,7 @@
 """The TensorFlow L-BFGS: convergence, and history kept between calls."""
 
+import itertools
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -103,8 +105,10 @@ def test_direction_equals_the_two_loop_recursion_also_after_the_memory_wraps(sca
         optimizer.step()
         count, newest = int(optimizer.num_pairs), int(optimizer.newest)
         order = [(newest - count + 1 + k) % 4 for k in range(count)]
-        pairs = [(optimizer.s_history[i].numpy().astype(np.float64), optimizer.y_history[i].numpy().astype(np.float64))
-                 for i in order]
+        pairs = [
+            (optimizer.s_history[i].numpy().astype(np.float64), optimizer.y_history[i].numpy().astype(np.float64))
+            for i in order
+        ]
         h = optimizer._initial_scaling().numpy().astype(np.float64)
         expected = _two_loop_direction(pairs, gradient, h)
         got = optimizer._direction(tf.constant(gradient)).numpy()
@@ -140,7 +144,7 @@ def test_bounds_keep_every_iterate_in_the_box_and_find_the_constrained_minimum()
         loss, _ = optimizer.step()
         losses.append(float(loss))
         assert x.numpy().min() >= 0.0 and x.numpy().max() <= 1.0
-    assert all(later <= earlier + 1e-7 for earlier, later in zip(losses, losses[1:]))  # Monotone.
+    assert all(later <= earlier + 1e-7 for earlier, later in itertools.pairwise(losses))  # Monotone.
     # Optimality in a box (KKT): where x is strictly inside, the gradient is ~0; on an edge it
     # points outward (could only be lowered by leaving the box).
     gradient = matrix @ (x.numpy() - target)
@@ -155,7 +159,7 @@ def test_failed_line_search_keeps_the_point_and_reports_its_losses():
 
     def value_and_gradient(v):  # Finite only at the start: every trial point fails.
         at_start = tf.reduce_all(tf.equal(v, [2.0, 1.0]))
-        loss = tf.where(at_start, tf.reduce_sum(v ** 2), float("nan"))
+        loss = tf.where(at_start, tf.reduce_sum(v**2), float("nan"))
         return loss, 2.0 * v, {"loss": loss}
 
     optimizer = LBFGS(x, value_and_gradient, max_line_search=3)
@@ -173,7 +177,7 @@ def test_gradient_steps_grow_while_the_loss_curves_downward():
     def value_and_gradient(x):
         with tf.GradientTape() as tape:
             tape.watch(x)
-            loss = tf.reduce_sum(-tf.square(x) + x ** 4 / 4.0)
+            loss = tf.reduce_sum(-tf.square(x) + x**4 / 4.0)
         return loss, tape.gradient(loss, x), {}
 
     x = tf.Variable(np.full(100, 0.01, np.float32))
@@ -188,7 +192,7 @@ def test_diagonal_scaling_follows_the_squared_gradients():
     weights = tf.constant([1.0, 10.0, 100.0, 1000.0])
 
     def value_and_gradient(v):
-        return tf.reduce_sum(weights * v ** 2), 2.0 * weights * v, {}
+        return tf.reduce_sum(weights * v**2), 2.0 * weights * v, {}
 
     optimizer = LBFGS(x, value_and_gradient, scaling="diagonal")
     optimizer.step()
@@ -199,8 +203,8 @@ def test_diagonal_scaling_follows_the_squared_gradients():
     h /= h.mean()
     # After the first step the running mean is half the old squares, half the new.
     gradient = 2.0 * np.array([1.0, 10.0, 100.0, 1000.0]) * x.numpy()
-    np.testing.assert_allclose(optimizer.squared_gradient.numpy(), 0.5 * root ** 2 + 0.5 * gradient ** 2, rtol=1e-5)
-    optimizer.squared_gradient.assign(root ** 2)
+    np.testing.assert_allclose(optimizer.squared_gradient.numpy(), 0.5 * root**2 + 0.5 * gradient**2, rtol=1e-5)
+    optimizer.squared_gradient.assign(root**2)
     np.testing.assert_allclose(optimizer._initial_scaling().numpy(), h, rtol=1e-5)
     optimizer.num_pairs.assign(0)
     np.testing.assert_allclose(optimizer._direction(tf.constant(root, tf.float32)).numpy(), -h * root, rtol=1e-5)

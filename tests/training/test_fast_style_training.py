@@ -18,8 +18,14 @@ from tf_style.training.fast_style import FastStyleTraining
 
 from conftest import TESTS, make_painting, make_photo
 
-TINY = {"crop_size": 32, "batch_size": 2, "log_every": 1, "sample_every": 2, "checkpoint_every": 2,
-        "learning_rate": 5e-3}
+TINY = {
+    "crop_size": 32,
+    "batch_size": 2,
+    "log_every": 1,
+    "sample_every": 2,
+    "checkpoint_every": 2,
+    "learning_rate": 5e-3,
+}
 
 
 @pytest.fixture
@@ -50,12 +56,13 @@ def test_list_training_images_skips_unreadable_files_with_a_warning(photo_folder
     (photo_folder / "empty.png").write_bytes(b"")
     (photo_folder / "readme.txt").write_text("ignored: not an image extension")
     whole = (photo_folder / "photo0.jpg").read_bytes()
-    (photo_folder / "cut.jpg").write_bytes(whole[:len(whole) // 2])  # Header fine, data cut short.
+    (photo_folder / "cut.jpg").write_bytes(whole[: len(whole) // 2])  # Header fine, data cut short.
     with pytest.warns(UserWarning, match="skipping .*(notes.jpg|empty.png|cut.jpg)") as caught:
         paths = list_training_images(str(photo_folder))
     assert len(caught) == 3
     assert [os.path.relpath(path, photo_folder) for path in paths] == (
-        ["more/small_gray.png"] + [f"photo{i}.jpg" for i in range(4)])
+        ["more/small_gray.png"] + [f"photo{i}.jpg" for i in range(4)]
+    )
 
 
 def test_list_training_images_errors(tmp_path):
@@ -69,7 +76,7 @@ def test_photo_dataset_shapes_range_and_exact_continuation(photo_folder):
     paths = list_training_images(str(photo_folder))
     batches = [batch.numpy() for batch in make_photo_dataset(paths, 32, 3, seed=5).take(4)]
     assert all(batch.shape == (3, 32, 32, 3) and batch.dtype == np.float32 for batch in batches)
-    assert all(0.0 <= batch.min() and batch.max() <= 1.0 for batch in batches)
+    assert all(batch.min() >= 0.0 and batch.max() <= 1.0 for batch in batches)
     again = [batch.numpy() for batch in make_photo_dataset(paths, 32, 3, seed=5).take(4)]
     np.testing.assert_array_equal(np.stack(batches), np.stack(again))
     # Starting after 6 photos continues the same stream (the small photo is upsampled, not dropped).
@@ -94,7 +101,6 @@ def test_few_steps_reduce_the_loss_and_write_summaries(photo_folder, tmp_path):
 
 def test_the_seed_not_the_global_random_state_decides_the_initial_network(photo_folder, tmp_path):
     import keras
-
 
     def builder(layers, *args, **kwargs):  # Random loss network; leaves the global seeds alone.
         return build_feature_extractor(layers, "vgg19", weights=None, width=1 / 16)
@@ -165,28 +171,33 @@ def test_per_layer_weights_weigh_the_losses(photo_folder, tmp_path):
     from tf_style.losses import functional as losses
 
     paths = list_training_images(str(photo_folder))
-    training = _training(paths, tmp_path / "run", tiny_builder, style_layers=("conv1_1", "relu2_1"),
-                         style_layer_weights=(3.0, 1.0))
+    training = _training(
+        paths, tmp_path / "run", tiny_builder, style_layers=("conv1_1", "relu2_1"), style_layer_weights=(3.0, 1.0)
+    )
     assert training.objective.term("style_loss").layer_weights == {"block1_conv1": 3.0, "block2_conv1": 1.0}
     photos = next(iter(make_photo_dataset(paths, 32, 2, seed=0)))
     named_losses = training.compute_losses(photos)
     features = training.loss_extractor(training.transform_net(photos))
-    per_layer = [float(losses.style_layer_loss(features[name], training.target_grams[name]))
-                 for name in ("block1_conv1", "block2_conv1")]
+    per_layer = [
+        float(losses.style_layer_loss(features[name], training.target_grams[name]))
+        for name in ("block1_conv1", "block2_conv1")
+    ]
     assert abs(per_layer[0] - per_layer[1]) > 1e-3 * per_layer[0]  # Unequal, so the weighting shows.
-    np.testing.assert_allclose(float(named_losses["style_loss"]), (3 * per_layer[0] + per_layer[1]) / 4,
-                               rtol=1e-5)
+    np.testing.assert_allclose(float(named_losses["style_loss"]), (3 * per_layer[0] + per_layer[1]) / 4, rtol=1e-5)
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"style_layer_weights": (1.0,)}, "style_layer_weights has 1 values for 5 layers"),
-    ({"content_layer_weights": (-1.0,)}, "content_layer_weights must be > 0"),
-    ({"batch_size": 0}, "batch_size must be a whole number >= 1"),
-    ({"crop_size": 16}, "crop_size must be a whole number >= 32"),
-    ({"model_size": "huge"}, "model_size must be one of classic, mobile"),
-    ({"style_weight": 0.0}, "style_weight must be > 0"),
-    ({"learning_rate": float("nan")}, "learning_rate must be a finite number"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"style_layer_weights": (1.0,)}, "style_layer_weights has 1 values for 5 layers"),
+        ({"content_layer_weights": (-1.0,)}, "content_layer_weights must be > 0"),
+        ({"batch_size": 0}, "batch_size must be a whole number >= 1"),
+        ({"crop_size": 16}, "crop_size must be a whole number >= 32"),
+        ({"model_size": "huge"}, "model_size must be one of classic, mobile"),
+        ({"style_weight": 0.0}, "style_weight must be > 0"),
+        ({"learning_rate": float("nan")}, "learning_rate must be a finite number"),
+    ],
+)
 def test_bad_settings(changes, message):
     with pytest.raises(ConfigError, match=message):
         TrainConfig(**changes)
@@ -230,7 +241,12 @@ def test_mirrored_strategy_on_two_logical_cpus_matches_one_device(tmp_path):
         assert np.abs(one_output - np.asarray(keras.ops.sigmoid(0.0))).max() > 1e-3  # The nets did learn.
         print("mirrored ok", two_losses)
     """)
-    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
-                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    completed = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "mirrored ok" in completed.stdout

@@ -14,8 +14,9 @@ from tf_style.training.trainer import Trainer
 
 from conftest import make_photo
 
-SCHEDULE = TrainConfig(crop_size=32, batch_size=2, num_steps=6, learning_rate=1e-2, checkpoint_every=3, log_every=1,
-                       sample_every=3)
+SCHEDULE = TrainConfig(
+    crop_size=32, batch_size=2, num_steps=6, learning_rate=1e-2, checkpoint_every=3, log_every=1, sample_every=3
+)
 
 
 class Reconstruction(Trainer):
@@ -25,10 +26,16 @@ class Reconstruction(Trainer):
 
     def build_network(self):
         image = keras.Input((None, None, 3), name="image")
-        hidden = keras.layers.Conv2D(self.width, 3, padding="same", activation="relu",
-                                     kernel_initializer=keras.initializers.GlorotUniform(seed=1))(image)
-        output = keras.layers.Conv2D(3, 1, activation="sigmoid",
-                                     kernel_initializer=keras.initializers.GlorotUniform(seed=2))(hidden)
+        hidden = keras.layers.Conv2D(
+            self.width,
+            3,
+            padding="same",
+            activation="relu",
+            kernel_initializer=keras.initializers.GlorotUniform(seed=1),
+        )(image)
+        output = keras.layers.Conv2D(
+            3, 1, activation="sigmoid", kernel_initializer=keras.initializers.GlorotUniform(seed=2)
+        )(hidden)
         return keras.Model(image, output)
 
     def compute_losses(self, images):
@@ -56,7 +63,12 @@ def test_any_network_trains_checkpoints_and_logs(photo_paths, tmp_path):
     assert set(progress[0].losses) == {"total_loss", "reconstruction_loss"}
     assert progress[-1].losses["total_loss"] < progress[0].losses["total_loss"]
     assert sorted(os.listdir(tmp_path / "run" / "checkpoints")) == [
-        "checkpoint", "ckpt-3.data-00000-of-00001", "ckpt-3.index", "ckpt-6.data-00000-of-00001", "ckpt-6.index"]
+        "checkpoint",
+        "ckpt-3.data-00000-of-00001",
+        "ckpt-3.index",
+        "ckpt-6.data-00000-of-00001",
+        "ckpt-6.index",
+    ]
     assert os.listdir(tmp_path / "run" / "logs")  # TensorBoard events.
 
 

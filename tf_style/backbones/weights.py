@@ -74,9 +74,7 @@ def _load_pretrained_weights(backbone: str, weights_path: str | None) -> Pretrai
         source = keras.applications.VGG19(include_top=False, weights=path)
     except Exception as error:  # Keras raises several types for a malformed file.
         raise WeightsError(f"cannot read VGG19 weights from {path}: {' '.join(str(error).split())}") from None
-    kernels = {
-        layer.name: layer.get_weights() for layer in source.layers if isinstance(layer, keras.layers.Conv2D)
-    }
+    kernels = {layer.name: layer.get_weights() for layer in source.layers if isinstance(layer, keras.layers.Conv2D)}
     return PretrainedWeights(kernels, file_digest(path), path)
 
 

@@ -15,44 +15,57 @@ import os
 import sys
 import time
 
+import numpy as np
 from absl import flags
 
-import numpy as np
-from tf_style.cli.common import (check_no_arguments, exit_with_status, native_stderr_silenced, run_command,
-                                wants_native_logs)
+from tf_style.cli.common import (
+    check_no_arguments,
+    exit_with_status,
+    native_stderr_silenced,
+    run_command,
+    wants_native_logs,
+)
 from tf_style.errors import ConfigError, ImageError, OutputError
 from tf_style.inference.registry import MODEL_VARIANTS
 from tf_style.networks.signatures import MIN_IMAGE_SIZE
 
-_MODEL = flags.DEFINE_string("model", None,
-                             "A .keras or .tflite style network, or a shipped style's name (e.g. starry_night).")
-_MODEL_VARIANT = flags.DEFINE_enum("model_variant", "int8", list(MODEL_VARIANTS),
-                                   "For a shipped style's name: which of its files to run: TFLite with int8 "
-                                   "weights (the fastest on CPUs), TFLite with float16 weights, or the Keras model.")
+_MODEL = flags.DEFINE_string(
+    "model", None, "A .keras or .tflite style network, or a shipped style's name (e.g. starry_night)."
+)
+_MODEL_VARIANT = flags.DEFINE_enum(
+    "model_variant",
+    "int8",
+    list(MODEL_VARIANTS),
+    "For a shipped style's name: which of its files to run: TFLite with int8 "
+    "weights (the fastest on CPUs), TFLite with float16 weights, or the Keras model.",
+)
 # The flag's name until 0.1: "precision" now means only what a network computes in.
 flags.DEFINE_alias("model_precision", "model_variant")
-_CONTENT_IMAGE = flags.DEFINE_string("content_image", None,
-                                     "A photo, or a folder of photos (default: the built-in demo landscape).")
+_CONTENT_IMAGE = flags.DEFINE_string(
+    "content_image", None, "A photo, or a folder of photos (default: the built-in demo landscape)."
+)
 _OUTPUT_IMAGE = flags.DEFINE_string("output_image", "stylized.png", "Where to write the picture (one photo).")
-_OUTPUT_DIR = flags.DEFINE_string("output_dir", None,
-                                  "For a folder of photos: where to write them (same names, .png; created if "
-                                  "missing).")
+_OUTPUT_DIR = flags.DEFINE_string(
+    "output_dir", None, "For a folder of photos: where to write them (same names, .png; created if missing)."
+)
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace existing output files.")
-_STRENGTH = flags.DEFINE_float("strength", 1.0, "1: the network's picture; 0: the photo; blends in between.",
-                               lower_bound=0.0, upper_bound=1.0)
-_PRESERVE_COLORS = flags.DEFINE_enum("preserve_colors", "none", ["none", "luminance"],
-                                     "luminance: keep the photo's colours.")
-_MAX_SIZE = flags.DEFINE_integer("max_size", None, "Shrink photos so their longer side is at most this.",
-                                 lower_bound=8)
-_TILE_SIZE = flags.DEFINE_integer("tile_size", 1024,
-                                  "Images larger than this run in overlapping, feathered tiles (0: never).",
-                                  lower_bound=0)
+_STRENGTH = flags.DEFINE_float(
+    "strength", 1.0, "1: the network's picture; 0: the photo; blends in between.", lower_bound=0.0, upper_bound=1.0
+)
+_PRESERVE_COLORS = flags.DEFINE_enum(
+    "preserve_colors", "none", ["none", "luminance"], "luminance: keep the photo's colours."
+)
+_MAX_SIZE = flags.DEFINE_integer("max_size", None, "Shrink photos so their longer side is at most this.", lower_bound=8)
+_TILE_SIZE = flags.DEFINE_integer(
+    "tile_size", 1024, "Images larger than this run in overlapping, feathered tiles (0: never).", lower_bound=0
+)
 _TILE_OVERLAP = flags.DEFINE_integer("tile_overlap", 64, "Pixels shared by neighbouring tiles.", lower_bound=1)
 _NUM_THREADS = flags.DEFINE_integer("num_threads", None, "CPU threads for TFLite (default: all).", lower_bound=1)
 
 
-def plan_outputs(content_image: str, output_image: str, output_dir: str | None,
-                 overwrite: bool) -> list[tuple[str, str]]:
+def plan_outputs(
+    content_image: str, output_image: str, output_dir: str | None, overwrite: bool
+) -> list[tuple[str, str]]:
     """[(photo, output path)] for one photo or a folder, every output checked writable first."""
     from tf_style.io import files, images
 
@@ -61,14 +74,18 @@ def plan_outputs(content_image: str, output_image: str, output_dir: str | None,
     if os.path.isdir(content_image):
         if not output_dir:
             raise ConfigError("--content_image is a folder: give --output_dir for the results")
-        photos = sorted(os.path.join(content_image, name) for name in os.listdir(content_image)
-                        if os.path.splitext(name)[1].lower() in images.IMAGE_EXTENSIONS
-                        and os.path.isfile(os.path.join(content_image, name)))
+        photos = sorted(
+            os.path.join(content_image, name)
+            for name in os.listdir(content_image)
+            if os.path.splitext(name)[1].lower() in images.IMAGE_EXTENSIONS
+            and os.path.isfile(os.path.join(content_image, name))
+        )
         if not photos:
             raise ConfigError(f"no photos (.jpg, .png, ...) in {content_image}")
         files.make_folder(output_dir, "--output_dir")
-        pairs = [(photo, os.path.join(output_dir, os.path.splitext(os.path.basename(photo))[0] + ".png"))
-                 for photo in photos]
+        pairs = [
+            (photo, os.path.join(output_dir, os.path.splitext(os.path.basename(photo))[0] + ".png")) for photo in photos
+        ]
         if any(os.path.abspath(photo) == os.path.abspath(output) for photo, output in pairs):
             raise OutputError("--output_dir must differ from the photos' folder when they are .png files")
     else:
@@ -94,8 +111,7 @@ def apply_main(argv: list[str]) -> int:
         pairs = [(None, _OUTPUT_IMAGE.value)]
     else:
         pairs = plan_outputs(_CONTENT_IMAGE.value, _OUTPUT_IMAGE.value, _OUTPUT_DIR.value, _OVERWRITE.value)
-    style_function = apply.load_style_model(_MODEL.value, num_threads=_NUM_THREADS.value,
-                                            variant=_MODEL_VARIANT.value)
+    style_function = apply.load_style_model(_MODEL.value, num_threads=_NUM_THREADS.value, variant=_MODEL_VARIANT.value)
     if not wants_native_logs():  # LiteRT announces its XNNPACK delegate on the first run: quietly, now.
         with native_stderr_silenced():
             style_function(np.zeros((MIN_IMAGE_SIZE, MIN_IMAGE_SIZE, 3), np.float32))
@@ -105,12 +121,20 @@ def apply_main(argv: list[str]) -> int:
     failures = 0
     for photo_path, output_path in pairs:
         try:
-            photo = (demo.demo_content_image(min(_MAX_SIZE.value or 512, 512)) if photo_path is None
-                     else images.load_image(photo_path, max_size=_MAX_SIZE.value))
+            photo = (
+                demo.demo_content_image(min(_MAX_SIZE.value or 512, 512))
+                if photo_path is None
+                else images.load_image(photo_path, max_size=_MAX_SIZE.value)
+            )
             began = time.perf_counter()
-            stylized_image = apply.apply_style(style_function, photo, strength=_STRENGTH.value,
-                                                   preserve_colors=_PRESERVE_COLORS.value, tile_size=tile_size,
-                                                   overlap=_TILE_OVERLAP.value)
+            stylized_image = apply.apply_style(
+                style_function,
+                photo,
+                strength=_STRENGTH.value,
+                preserve_colors=_PRESERVE_COLORS.value,
+                tile_size=tile_size,
+                overlap=_TILE_OVERLAP.value,
+            )
             elapsed = time.perf_counter() - began
             images.save_image(stylized_image, output_path, overwrite=_OVERWRITE.value)
         except (ConfigError, ImageError) as error:

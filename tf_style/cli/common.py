@@ -119,8 +119,9 @@ def flags_parser(program: str, module) -> Callable[[list[str]], list[str]]:
         try:
             remaining = flags.FLAGS(argv)
         except flags.Error as error:
-            print(f"{program}: error: {' '.join(str(error).split())} ({program} --help lists the flags)",
-                  file=sys.stderr)
+            print(
+                f"{program}: error: {' '.join(str(error).split())} ({program} --help lists the flags)", file=sys.stderr
+            )
             sys.exit(1)
         if not flags.FLAGS["verbosity"].present:  # Only warnings, from absl and TensorFlow's Python side.
             absl_logging.set_verbosity(absl_logging.WARNING)
@@ -138,8 +139,9 @@ def run_command(program: str, module, main: Callable[[list[str]], None], argv: l
     app.run(main, argv=argv, flags_parser=flags_parser(program, module))
 
 
-def exit_with_status(program: str, command_main: Callable[[list[str]], int], argv: list[str],
-                     interrupted_message: str) -> None:
+def exit_with_status(
+    program: str, command_main: Callable[[list[str]], int], argv: list[str], interrupted_message: str
+) -> None:
     """Runs `command_main`; bad input becomes one line on stderr and exit 1, Ctrl-C exit 130."""
     try:
         status = command_main(argv)
@@ -184,6 +186,11 @@ def versions() -> dict:
 
     import tf_style
 
-    return {"tf_style": tf_style.__version__, "python": platform.python_version(),
-            "tensorflow": tensorflow.__version__, "keras": keras.__version__,
-            "numpy": numpy.__version__, "pillow": PIL.__version__}
+    return {
+        "tf_style": tf_style.__version__,
+        "python": platform.python_version(),
+        "tensorflow": tensorflow.__version__,
+        "keras": keras.__version__,
+        "numpy": numpy.__version__,
+        "pillow": PIL.__version__,
+    }

@@ -17,8 +17,7 @@ COMMANDS = {
 
 
 def usage() -> str:
-    lines = ["usage: tf-style <command> [--flags]   (tf-style <command> --help for its flags)", "",
-             "commands:"]
+    lines = ["usage: tf-style <command> [--flags]   (tf-style <command> --help for its flags)", "", "commands:"]
     lines += [f"  {name:<10} {summary}" for name, (_, summary) in COMMANDS.items()]
     return "\n".join(lines)
 
@@ -31,8 +30,7 @@ def run(argv: list[str] | None = None) -> None:
         sys.exit(0 if len(argv) >= 2 else 2)
     command = argv[1]
     if command not in COMMANDS:
-        print(f"tf-style: error: unknown command {command!r}; choose one of {', '.join(COMMANDS)}",
-              file=sys.stderr)
+        print(f"tf-style: error: unknown command {command!r}; choose one of {', '.join(COMMANDS)}", file=sys.stderr)
         sys.exit(2)
     from tf_style.cli.common import quiet_tensorflow_startup
 
@@ -42,7 +40,7 @@ def run(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print(f"tf-style {command}: interrupted while starting; nothing written", file=sys.stderr)
         sys.exit(130)
-    module.run([f"tf-style {command}"] + argv[2:])
+    module.run([f"tf-style {command}", *argv[2:]])
 
 
 if __name__ == "__main__":

@@ -36,10 +36,7 @@ def markdown_reference(command: str) -> str:
     module = importlib.import_module(COMMANDS[command][0])
     rows = ["| flag | default | what it does |", "| --- | --- | --- |"]
     for flag in sorted(flags.FLAGS.get_flags_for_module(module), key=lambda flag: flag.name):
-        if hasattr(flag.parser, "enum_values"):
-            choices = " (" + " \\| ".join(flag.parser.enum_values) + ")"
-        else:
-            choices = ""
+        choices = " (" + " \\| ".join(flag.parser.enum_values) + ")" if hasattr(flag.parser, "enum_values") else ""
         default = "" if flag.default in (None, [], "") else flag.default_as_str.strip(QUOTES)
         default = f"`{default}`" if default else "—"
         text = re.sub(r"^<[^>]*>: ", "", " ".join(flag.help.split()))  # absl's "<a|b>: " enum prefix.
@@ -51,8 +48,13 @@ def markdown_reference(command: str) -> str:
 
 def reference_in_subprocess(command: str) -> str:
     """`markdown_reference(command)`, computed in a fresh Python process."""
-    completed = subprocess.run([sys.executable, "-m", "tf_style.cli.reference", command], capture_output=True,
-                               text=True, check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    completed = subprocess.run(
+        [sys.executable, "-m", "tf_style.cli.reference", command],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     return completed.stdout.rstrip("\n")
 
 

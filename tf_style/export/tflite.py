@@ -42,8 +42,9 @@ class Quantization(str, enum.Enum):
         try:
             return cls(value)
         except ValueError:
-            raise ConfigError(f"unknown quantization {value!r}; choose one of "
-                              f"{', '.join(member.value for member in cls)}") from None
+            raise ConfigError(
+                f"unknown quantization {value!r}; choose one of {', '.join(member.value for member in cls)}"
+            ) from None
 
 
 def model_inputs(signature: ModelSignature, tensors: Sequence):
@@ -70,13 +71,17 @@ def export_saved_model(model, directory: str, signature: ModelSignature = IMAGE_
     archive.add_endpoint(
         name=signature.name,
         fn=lambda *tensors: named_outputs(signature, model(model_inputs(signature, tensors), training=False)),
-        input_signature=specs)
+        input_signature=specs,
+    )
     archive.write_out(directory, verbose=False)
 
 
-def convert_to_tflite(model, quantization: Quantization | str = Quantization.FLOAT32,
-                      representative_images: Sequence[np.ndarray | Mapping[str, np.ndarray]] | None = None,
-                      signature: ModelSignature = IMAGE_TO_IMAGE) -> bytes:
+def convert_to_tflite(
+    model,
+    quantization: Quantization | str = Quantization.FLOAT32,
+    representative_images: Sequence[np.ndarray | Mapping[str, np.ndarray]] | None = None,
+    signature: ModelSignature = IMAGE_TO_IMAGE,
+) -> bytes:
     """Converts a network to a TFLite flatbuffer.
 
     Args:
@@ -114,8 +119,9 @@ def convert_to_tflite(model, quantization: Quantization | str = Quantization.FLO
         try:
             return converter.convert()
         except Exception as error:  # The converter raises ConverterError and others with long logs.
-            raise ModelError(f"TFLite conversion ({quantization.value}) failed: "
-                             f"{str(error).strip().splitlines()[0][:200]}") from None
+            raise ModelError(
+                f"TFLite conversion ({quantization.value}) failed: {str(error).strip().splitlines()[0][:200]}"
+            ) from None
 
 
 def _calibration_inputs(item, signature: ModelSignature) -> dict[str, np.ndarray]:

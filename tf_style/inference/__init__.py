@@ -1,1 +1,3 @@
-"""Inference: runners for ``.keras`` and ``.tflite`` networks (`runners`), tiles for large images (`tiles`), the shipped styles (`registry`) and painting a photo with all of them (`apply`)."""
+"""Inference: runners for ``.keras`` and ``.tflite`` networks of any signature (`runners`), tiles for large
+images (`tiles`), the shipped styles (`registry`), and painting photos with them (`apply`).
+"""

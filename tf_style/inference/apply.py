@@ -51,8 +51,14 @@ def load_style_model(model: str, num_threads: int | None = None, variant: str = 
     raise ModelError(f"model must be a .keras or .tflite file: {path}")
 
 
-def apply_style(style_function: StyleFunction, image: np.ndarray, strength: float = 1.0,
-                preserve_colors: str = "none", tile_size: int | None = None, overlap: int = 64) -> np.ndarray:
+def apply_style(
+    style_function: StyleFunction,
+    image: np.ndarray,
+    strength: float = 1.0,
+    preserve_colors: str = "none",
+    tile_size: int | None = None,
+    overlap: int = 64,
+) -> np.ndarray:
     """Paints a photo with a trained network.
 
     Args:
@@ -76,11 +82,11 @@ def apply_style(style_function: StyleFunction, image: np.ndarray, strength: floa
         raise ConfigError(f"preserve_colors must be one of {', '.join(APPLY_COLOR_MODES)}, got {preserve_colors!r}")
     height, width = image.shape[:2]
     if min(height, width) < MIN_IMAGE_SIZE:
-        raise ConfigError(f"image is {width}x{height}; the network needs at least {MIN_IMAGE_SIZE} pixels "
-                          "on each side")
+        raise ConfigError(f"image is {width}x{height}; the network needs at least {MIN_IMAGE_SIZE} pixels on each side")
     image = np.asarray(image, np.float32)
-    stylized_image = (style_function(image) if tile_size is None
-                      else run_tiled(style_function, image, tile_size, overlap))
+    stylized_image = (
+        style_function(image) if tile_size is None else run_tiled(style_function, image, tile_size, overlap)
+    )
     if preserve_colors == "luminance":
         stylized_image = transfer_luminance(stylized_image, image)
     blended = strength * stylized_image + (1.0 - strength) * image

@@ -24,8 +24,9 @@ def saved_models_dir() -> str:
     try:
         return str(importlib.resources.files("tf_style.saved_models"))
     except ModuleNotFoundError:  # A source checkout on sys.path without an install.
-        return os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                            "saved_models")
+        return os.path.join(
+            os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "saved_models"
+        )
 
 
 def shipped_styles() -> list[str]:
@@ -33,8 +34,7 @@ def shipped_styles() -> list[str]:
     folder = saved_models_dir()
     if not os.path.isdir(folder):
         return []
-    return sorted(name for name in os.listdir(folder)
-                  if os.path.isfile(os.path.join(folder, name, f"{name}.keras")))
+    return sorted(name for name in os.listdir(folder) if os.path.isfile(os.path.join(folder, name, f"{name}.keras")))
 
 
 def is_style_name(model: str) -> bool:
@@ -58,7 +58,9 @@ def resolve_model_path(model: str, variant: str = "int8") -> str:
     if not is_style_name(model):
         return model
     if model not in shipped_styles():
-        raise ModelError(f"{model!r} is neither a model file nor a shipped style; shipped styles: "
-                         f"{', '.join(shipped_styles()) or f'none found in {saved_models_dir()}'}")
+        raise ModelError(
+            f"{model!r} is neither a model file nor a shipped style; shipped styles: "
+            f"{', '.join(shipped_styles()) or f'none found in {saved_models_dir()}'}"
+        )
     file_name = f"{model}.keras" if variant == "keras" else f"{model}_{variant}.tflite"
     return os.path.join(saved_models_dir(), model, file_name)

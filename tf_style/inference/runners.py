@@ -22,12 +22,12 @@ SIGNATURE_NAME = IMAGE_TO_IMAGE.name
 
 def _interpreter_class():
     try:
-        from ai_edge_litert.interpreter import Interpreter
+        from ai_edge_litert import interpreter
     except ImportError:  # LiteRT not installed: TensorFlow's own copy of the interpreter.
         import tensorflow as tf
 
-        Interpreter = tf.lite.Interpreter
-    return Interpreter
+        return tf.lite.Interpreter
+    return interpreter.Interpreter
 
 
 def _image_batch(image: np.ndarray) -> np.ndarray:
@@ -35,8 +35,10 @@ def _image_batch(image: np.ndarray) -> np.ndarray:
     image = np.asarray(image, np.float32)
     batch = image if image.ndim == 4 else image[None]
     if min(batch.shape[1:3]) < MIN_IMAGE_SIZE:
-        raise ConfigError(f"image is {batch.shape[2]}x{batch.shape[1]}; the network needs at least "
-                          f"{MIN_IMAGE_SIZE} pixels on each side")
+        raise ConfigError(
+            f"image is {batch.shape[2]}x{batch.shape[1]}; the network needs at least "
+            f"{MIN_IMAGE_SIZE} pixels on each side"
+        )
     return batch
 
 
@@ -68,9 +70,9 @@ class TFLiteRunner:
         Raises:
             ModelError: the bytes are not a TFLite model with an image input and output.
         """
-        Interpreter = _interpreter_class()
+        interpreter_class = _interpreter_class()
         try:
-            self.interpreter = Interpreter(model_content=bytes(model_content), num_threads=num_threads)
+            self.interpreter = interpreter_class(model_content=bytes(model_content), num_threads=num_threads)
             signatures = self.interpreter.get_signature_list()
         except (ValueError, RuntimeError) as error:
             raise ModelError(f"not a TFLite model ({str(error).strip().splitlines()[0][:120]})") from None

@@ -56,14 +56,15 @@ def run_tiled(style_function: StyleFunction, image: np.ndarray, tile_size: int, 
     if height <= tile_size and width <= tile_size:
         return style_function(image)
     total = np.zeros(image.shape, np.float32)
-    weight_sum = np.zeros(image.shape[:2] + (1,), np.float32)
+    weight_sum = np.zeros((*image.shape[:2], 1), np.float32)
     for top in tile_starts(height, tile_size, overlap):
         bottom = min(top + tile_size, height)
         for left in tile_starts(width, tile_size, overlap):
             right = min(left + tile_size, width)
             tile = style_function(image[top:bottom, left:right])
-            weights = np.outer(_ramp(bottom - top, top, bottom, height, overlap),
-                               _ramp(right - left, left, right, width, overlap))[..., None]
+            weights = np.outer(
+                _ramp(bottom - top, top, bottom, height, overlap), _ramp(right - left, left, right, width, overlap)
+            )[..., None]
             total[top:bottom, left:right] += tile * weights
             weight_sum[top:bottom, left:right] += weights
     return total / weight_sum

@@ -18,8 +18,15 @@ from tf_style.errors import ImageError, OutputError
 from tf_style.io.files import one_line, write_atomically
 
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I")
-_SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP",
-                 ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
+_SAVE_FORMATS = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".webp": "WEBP",
+    ".bmp": "BMP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+}
 IMAGE_EXTENSIONS = tuple(_SAVE_FORMATS)  # What load_image reads and save_image writes.
 
 
@@ -62,13 +69,15 @@ def load_image(path: str | os.PathLike, max_size: int | None = None) -> np.ndarr
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         # Pillow's guard (warning turned into an error above): more pixels than
         # Image.MAX_IMAGE_PIXELS means a tiny file could expand to gigabytes.
-        raise ImageError(f"image has more than {Image.MAX_IMAGE_PIXELS:,} pixels; refusing a "
-                         f"possible decompression bomb: {path}") from None
+        raise ImageError(
+            f"image has more than {Image.MAX_IMAGE_PIXELS:,} pixels; refusing a possible decompression bomb: {path}"
+        ) from None
     except UnidentifiedImageError:
         raise ImageError(f"not an image file (or a format Pillow cannot read): {path}") from None
     except (OSError, SyntaxError, ValueError) as error:
-        raise ImageError(f"cannot decode image ({one_line(error)}), the file may be truncated "
-                         f"or corrupt: {path}") from None
+        raise ImageError(
+            f"cannot decode image ({one_line(error)}), the file may be truncated or corrupt: {path}"
+        ) from None
     if max_size is not None and max(array.shape[:2]) > max_size:
         array = resize_image(array, fit_within(array.shape[:2], max_size))
     return array
@@ -79,8 +88,7 @@ def _to_rgb_float(image: Image.Image) -> np.ndarray:
     if image.mode in _SIXTEEN_BIT_MODES:
         gray = np.asarray(image, dtype=np.float32) / 65535.0
         return np.repeat(np.clip(gray, 0.0, 1.0)[..., None], 3, axis=-1)
-    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-        image.mode == "P" and "transparency" in image.info)
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (image.mode == "P" and "transparency" in image.info)
     if has_alpha:
         rgba = image.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -111,8 +119,7 @@ def resize_image(image: np.ndarray, size: Sequence[int]) -> np.ndarray:
     return np.clip(resized.numpy(), 0.0, 1.0).astype(np.float32)
 
 
-def save_image(image: np.ndarray, path: str | os.PathLike, overwrite: bool = False,
-               quality: int = 95) -> None:
+def save_image(image: np.ndarray, path: str | os.PathLike, overwrite: bool = False, quality: int = 95) -> None:
     """Writes an image atomically: a temporary file in the same folder, then a rename.
 
     A reader never sees a half-written file, and an existing file is only
@@ -131,11 +138,9 @@ def save_image(image: np.ndarray, path: str | os.PathLike, overwrite: bool = Fal
     path = os.fspath(path)
     format_name = _SAVE_FORMATS.get(os.path.splitext(path)[1].lower())
     if format_name is None:
-        raise OutputError(f"unknown image extension for {path}; use one of "
-                          f"{', '.join(sorted(_SAVE_FORMATS))}")
+        raise OutputError(f"unknown image extension for {path}; use one of {', '.join(sorted(_SAVE_FORMATS))}")
     pixels = (np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
     options = {"quality": quality} if format_name in ("JPEG", "WEBP") else {}
-    write_atomically(path, lambda file: Image.fromarray(pixels, "RGB").save(file, format_name, **options),
-                     overwrite=overwrite)
-
-
+    write_atomically(
+        path, lambda file: Image.fromarray(pixels, "RGB").save(file, format_name, **options), overwrite=overwrite
+    )

@@ -10,8 +10,8 @@ from __future__ import annotations
 import dataclasses
 
 from tf_style import hardware
-from tf_style.backbones import vgg
 from tf_style.backbones import feature_extractor as feature_extractor_lib
+from tf_style.backbones import vgg
 from tf_style.errors import ConfigError
 from tf_style.losses.objective import Objective
 from tf_style.losses.terms import ContentLoss, GramStyleLoss, TotalVariationLoss
@@ -82,8 +82,13 @@ class LossConfig:
         architecture = vgg.ARCHITECTURE[self.backbone]
         content = vgg.resolve_layer_weights(self.content_layers, self.content_layer_weights, architecture)
         style = vgg.resolve_layer_weights(self.style_layers, self.style_layer_weights, architecture)
-        return Objective([ContentLoss(content, self.content_weight), GramStyleLoss(style, self.style_weight),
-                          TotalVariationLoss(self.tv_weight)])
+        return Objective(
+            [
+                ContentLoss(content, self.content_weight),
+                GramStyleLoss(style, self.style_weight),
+                TotalVariationLoss(self.tv_weight),
+            ]
+        )
 
     def feature_extractor(self, layers, builder=None) -> feature_extractor_lib.FeatureExtractor:
         """The loss network for `layers`, with this config's backbone, weights, pooling and precision.
@@ -98,8 +103,13 @@ class LossConfig:
             WeightsError: the pretrained weights cannot be had.
         """
         builder = builder or feature_extractor_lib.build_feature_extractor
-        return builder(tuple(layers), self.backbone, pooling=self.pooling, weights=self.vgg_weights or "pretrained",
-                       precision=self.precision)
+        return builder(
+            tuple(layers),
+            self.backbone,
+            pooling=self.pooling,
+            weights=self.vgg_weights or "pretrained",
+            precision=self.precision,
+        )
 
     def replace(self, **changes):
         """A copy with some fields changed (validated again)."""
@@ -107,5 +117,6 @@ class LossConfig:
 
     def to_dict(self) -> dict:
         """Plain JSON-ready dict of every field."""
-        return {key: list(value) if isinstance(value, tuple) else value
-                for key, value in dataclasses.asdict(self).items()}
+        return {
+            key: list(value) if isinstance(value, tuple) else value for key, value in dataclasses.asdict(self).items()
+        }

@@ -43,8 +43,9 @@ class Objective:
                 return term
         raise KeyError(key)
 
-    def __call__(self, image: tf.Tensor, features: Mapping[str, tf.Tensor],
-                 targets: Mapping[str, object]) -> dict[str, tf.Tensor]:
+    def __call__(
+        self, image: tf.Tensor, features: Mapping[str, tf.Tensor], targets: Mapping[str, object]
+    ) -> dict[str, tf.Tensor]:
         """The losses of `image`.
 
         Args:

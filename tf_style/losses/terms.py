@@ -65,10 +65,13 @@ class GramStyleLoss:
             features_per_style: Each painting's features (one image each).
             blend_weights: One positive weight per painting (normalised to sum 1); None for equal.
         """
-        grams = [{name: functional.gram_matrix(features[name]) for name in self.layer_weights}
-                 for features in features_per_style]
-        return {name: functional.blend_grams([each[name] for each in grams], blend_weights)
-                for name in self.layer_weights}
+        grams = [
+            {name: functional.gram_matrix(features[name]) for name in self.layer_weights}
+            for features in features_per_style
+        ]
+        return {
+            name: functional.blend_grams([each[name] for each in grams], blend_weights) for name in self.layer_weights
+        }
 
     def __call__(self, image, features, target) -> tuple[tf.Tensor, dict]:
         per_layer = {name: functional.style_layer_loss(features[name], target[name]) for name in self.layer_weights}
@@ -84,10 +87,10 @@ class TotalVariationLoss:
     """
 
     key = "tv_loss"
-    layer_weights: dict[str, float] = {}
 
     def __init__(self, weight: float = 1.0):
         self.weight = weight
+        self.layer_weights: dict[str, float] = {}
 
     def __call__(self, image, features, target=None) -> tuple[tf.Tensor, dict]:
         return functional.tv_loss(image), {}

@@ -38,18 +38,17 @@ class ReflectionPadding2D(keras.layers.Layer):
         p = self.padding
         if p == 0:
             return inputs
-        top = [inputs[:, i:i + 1] for i in range(p, 0, -1)]
-        bottom = [inputs[:, -i - 1:-i] for i in range(1, p + 1)]
-        rows = ops.concatenate(top + [inputs] + bottom, axis=1)
-        left = [rows[:, :, i:i + 1] for i in range(p, 0, -1)]
-        right = [rows[:, :, -i - 1:-i] for i in range(1, p + 1)]
-        return ops.concatenate(left + [rows] + right, axis=2)
+        top = [inputs[:, i : i + 1] for i in range(p, 0, -1)]
+        bottom = [inputs[:, -i - 1 : -i] for i in range(1, p + 1)]
+        rows = ops.concatenate([*top, inputs, *bottom], axis=1)
+        left = [rows[:, :, i : i + 1] for i in range(p, 0, -1)]
+        right = [rows[:, :, -i - 1 : -i] for i in range(1, p + 1)]
+        return ops.concatenate([*left, rows, *right], axis=2)
 
     def compute_output_shape(self, input_shape):
         batch, height, width, channels = input_shape
         grow = 2 * self.padding
-        return (batch, None if height is None else height + grow, None if width is None else width + grow,
-                channels)
+        return (batch, None if height is None else height + grow, None if width is None else width + grow, channels)
 
     def get_config(self):
         return {**super().get_config(), "padding": self.padding}

@@ -106,9 +106,7 @@ class StylizeConfig(LossConfig):
             for weight in self.style_blend:
                 check_finite("style_blend", weight, allow_zero=False)
         if self.init not in INIT_KINDS and not os.path.isfile(self.init):
-            raise ConfigError(
-                f"init must be one of {', '.join(INIT_KINDS)} or an image file; not found: {self.init}"
-            )
+            raise ConfigError(f"init must be one of {', '.join(INIT_KINDS)} or an image file; not found: {self.init}")
 
     @property
     def step_size(self) -> float:

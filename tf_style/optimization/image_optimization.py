@@ -115,8 +115,13 @@ class ImageOptimization:
         >>> picture = run.result().image  # doctest: +SKIP
     """
 
-    def __init__(self, content_image: np.ndarray, style_images: Sequence[np.ndarray],
-                 config: StylizeConfig | None = None, extractor: FeatureExtractor | None = None):
+    def __init__(
+        self,
+        content_image: np.ndarray,
+        style_images: Sequence[np.ndarray],
+        config: StylizeConfig | None = None,
+        extractor: FeatureExtractor | None = None,
+    ):
         self.config = config = config or StylizeConfig()
         if isinstance(style_images, np.ndarray) and style_images.ndim == 3:
             style_images = [style_images]
@@ -125,11 +130,11 @@ class ImageOptimization:
         if not self.style_images:
             raise ConfigError("at least one style image is needed")
         if config.style_blend is not None and len(config.style_blend) != len(self.style_images):
-            raise ConfigError(f"style_blend has {len(config.style_blend)} weights for "
-                              f"{len(self.style_images)} style images")
+            raise ConfigError(
+                f"style_blend has {len(config.style_blend)} weights for {len(self.style_images)} style images"
+            )
         if config.preserve_colors == "histogram":
-            self.style_images = [color.match_color_histogram(image, self.content_image)
-                                 for image in self.style_images]
+            self.style_images = [color.match_color_histogram(image, self.content_image) for image in self.style_images]
 
         self.objective = config.objective()
         if extractor is None:
@@ -143,8 +148,7 @@ class ImageOptimization:
 
         # Below this side the deepest layer's maps would be under 2 x 2 pixels.
         self.min_side = 2 * extractor.min_input_size
-        self.scale_sizes = _scale_sizes(self.content_image.shape[:2], config.max_size, config.scales,
-                                        self.min_side)
+        self.scale_sizes = _scale_sizes(self.content_image.shape[:2], config.max_size, config.scales, self.min_side)
         self.total_steps = config.num_steps * len(self.scale_sizes)
 
         self._steps_done = 0
@@ -200,7 +204,8 @@ class ImageOptimization:
             if self.config.preserve_colors != "none":  # The photo's colours are to be kept: start in them.
                 return content
             return color.match_color_statistics(
-                content, *color.color_statistics(self.style_images, self.config.style_blend))
+                content, *color.color_statistics(self.style_images, self.config.style_blend)
+            )
         if init == "noise":
             rng = np.random.default_rng(self.config.seed)
             return rng.uniform(0.0, 1.0, size=(*size, 3)).astype(np.float32)
@@ -228,8 +233,14 @@ class ImageOptimization:
             return losses["total_loss"], tape.gradient(losses["total_loss"], x), losses
 
         if config.optimizer == "lbfgs":
-            lbfgs = LBFGS(image, value_and_gradient, memory=config.lbfgs_memory, learning_rate=config.step_size,
-                          bounds=(0.0, 1.0), scaling=config.lbfgs_scaling)
+            lbfgs = LBFGS(
+                image,
+                value_and_gradient,
+                memory=config.lbfgs_memory,
+                learning_rate=config.step_size,
+                bounds=(0.0, 1.0),
+                scaling=config.lbfgs_scaling,
+            )
 
             def lbfgs_step():
                 _, losses = lbfgs.step()
@@ -239,8 +250,7 @@ class ImageOptimization:
             lbfgs_step.stalled = lambda: lbfgs.failed_line_searches > 0
             return lbfgs_step, "current"
 
-        optimizer = keras.optimizers.Adam(learning_rate=config.step_size, beta_1=0.99,
-                                          epsilon=config.adam_epsilon)
+        optimizer = keras.optimizers.Adam(learning_rate=config.step_size, beta_1=0.99, epsilon=config.adam_epsilon)
         optimizer.build([image])
 
         @tf.function
@@ -296,8 +306,15 @@ class ImageOptimization:
                     self._best_loss, self._best_losses = total, losses
                     if losses_describe == "current":
                         self._best_image.assign(image)
-                yield Progress(self._steps_done, self.total_steps, scale_index + 1, len(self.scale_sizes),
-                               tuple(size), losses, self._elapsed)
+                yield Progress(
+                    self._steps_done,
+                    self.total_steps,
+                    scale_index + 1,
+                    len(self.scale_sizes),
+                    tuple(size),
+                    losses,
+                    self._elapsed,
+                )
                 if step.stalled() and self._leave_bfloat16():
                     # The picture stays; its targets, step and best-loss record start afresh in
                     # float32 (losses in the two precisions differ by more than a late step gains).
@@ -325,8 +342,11 @@ class ImageOptimization:
         no longer find a step whose gain that rounding does not hide: the run
         would stall. From then on float32 is the faster choice. Switches once.
         """
-        if (self.precision != "bfloat16" or self._float32_from_step is not None
-                or not isinstance(self.extractor, FeatureExtractor)):
+        if (
+            self.precision != "bfloat16"
+            or self._float32_from_step is not None
+            or not isinstance(self.extractor, FeatureExtractor)
+        ):
             return False
         self.extractor = self.extractor.with_precision("float32")
         self._float32_from_step = self._steps_done + 1
@@ -368,15 +388,25 @@ class ImageOptimization:
         if self.config.preserve_colors == "luminance":
             content = images_lib.resize_image(self.content_image, final_size)
             image = color.transfer_luminance(image, content)
-        return StylizeResult(image=image, losses=dict(self._best_losses), steps=self._steps_done,
-                             elapsed_seconds=self._elapsed, stop_reason=self._stop_reason,
-                             scale_sizes=[tuple(size) for size in self.scale_sizes], precision=self.precision,
-                             float32_from_step=self._float32_from_step)
+        return StylizeResult(
+            image=image,
+            losses=dict(self._best_losses),
+            steps=self._steps_done,
+            elapsed_seconds=self._elapsed,
+            stop_reason=self._stop_reason,
+            scale_sizes=[tuple(size) for size in self.scale_sizes],
+            precision=self.precision,
+            float32_from_step=self._float32_from_step,
+        )
 
 
-def stylize(content_image: np.ndarray, style_images: Sequence[np.ndarray] | np.ndarray,
-            config: StylizeConfig | None = None, extractor: FeatureExtractor | None = None,
-            callback=None) -> StylizeResult:
+def stylize(
+    content_image: np.ndarray,
+    style_images: Sequence[np.ndarray] | np.ndarray,
+    config: StylizeConfig | None = None,
+    extractor: FeatureExtractor | None = None,
+    callback=None,
+) -> StylizeResult:
     """Repaints `content_image` in the style of `style_images`; see `ImageOptimization`.
 
     Args:
@@ -419,7 +449,7 @@ def _scale_sizes(shape, max_size: int, scales: int, min_side: int) -> list:
         height, width = math.ceil(height * grow), math.ceil(width * grow)
     sizes = []
     for level in range(scales - 1, -1, -1):
-        size = (round(height / 2 ** level), round(width / 2 ** level))
+        size = (round(height / 2**level), round(width / 2**level))
         if min(size) >= min_side:
             sizes.append(size)
     return sizes

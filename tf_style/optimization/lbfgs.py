@@ -72,10 +72,16 @@ class LBFGS:
         ...     loss, _ = optimizer.step()
     """
 
-    def __init__(self, variable: tf.Variable,
-                 value_and_gradient: Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor, dict]],
-                 memory: int = 10, learning_rate: float = 1.0, max_line_search: int = 10,
-                 bounds: tuple[float, float] | None = None, scaling: str = "scalar"):
+    def __init__(
+        self,
+        variable: tf.Variable,
+        value_and_gradient: Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor, dict]],
+        memory: int = 10,
+        learning_rate: float = 1.0,
+        max_line_search: int = 10,
+        bounds: tuple[float, float] | None = None,
+        scaling: str = "scalar",
+    ):
         if scaling not in SCALINGS:
             raise ValueError(f"scaling must be one of {', '.join(SCALINGS)}, got {scaling!r}")
         shape = variable.shape
@@ -146,8 +152,9 @@ class LBFGS:
         """
         count = tf.convert_to_tensor(self.num_pairs)
         scaling = self._initial_scaling()
-        return tf.cond(count > 0, lambda: self._quasi_newton_direction(gradient, scaling, count),
-                       lambda: -scaling * gradient)
+        return tf.cond(
+            count > 0, lambda: self._quasi_newton_direction(gradient, scaling, count), lambda: -scaling * gradient
+        )
 
     def _quasi_newton_direction(self, gradient, scaling, count):
         g = tf.reshape(gradient, [-1, 1])
@@ -215,8 +222,9 @@ class LBFGS:
         self.loss.assign(loss)
         self.gradient.assign(gradient)
         if self.scaling == "diagonal":  # Decided when traced: the scalar method keeps no running mean.
-            self.squared_gradient.assign(_SCALING_DECAY * self.squared_gradient
-                                         + (1.0 - _SCALING_DECAY) * tf.square(gradient))
+            self.squared_gradient.assign(
+                _SCALING_DECAY * self.squared_gradient + (1.0 - _SCALING_DECAY) * tf.square(gradient)
+            )
 
     def step(self) -> tuple[tf.Tensor, dict]:
         """One iteration. Returns (loss, aux) at the variable's new value."""
@@ -246,5 +254,7 @@ class LBFGS:
 
     def tracing_count(self) -> int:
         """Traces of the most-traced compiled part (1 once running: each part traced once)."""
-        return max(function.experimental_get_tracing_count()
-                   for function in (self._start_function, self._try_function, self._accept_function))
+        return max(
+            function.experimental_get_tracing_count()
+            for function in (self._start_function, self._try_function, self._accept_function)
+        )

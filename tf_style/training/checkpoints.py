@@ -31,9 +31,15 @@ def network_fits_checkpoint(network: keras.Model, path: str, key: str) -> bool:
 
 def architecture(network: keras.Model) -> list:
     """Each layer's name, kind, settings and weight shapes: what decides whether weights carry over."""
-    return [(layer.name, type(layer).__name__,
-             {key: value for key, value in layer.get_config().items() if not key.endswith("initializer")},
-             [tuple(weight.shape) for weight in layer.weights]) for layer in network.layers]
+    return [
+        (
+            layer.name,
+            type(layer).__name__,
+            {key: value for key, value in layer.get_config().items() if not key.endswith("initializer")},
+            [tuple(weight.shape) for weight in layer.weights],
+        )
+        for layer in network.layers
+    ]
 
 
 def _restores(checkpoint: tf.train.Checkpoint, path: str) -> bool:

@@ -64,6 +64,12 @@ class TrainConfig(LossConfig):
         check_choice("model_size", self.model_size, tuple(MODEL_SIZES))
         for name in ("style_scale", "learning_rate"):
             check_finite(name, getattr(self, name), allow_zero=False)
-        for name, low in (("crop_size", 32), ("batch_size", 1), ("num_steps", 1), ("checkpoint_every", 1),
-                          ("log_every", 1), ("sample_every", 1)):
+        for name, low in (
+            ("crop_size", 32),
+            ("batch_size", 1),
+            ("num_steps", 1),
+            ("checkpoint_every", 1),
+            ("log_every", 1),
+            ("sample_every", 1),
+        ):
             check_whole(name, getattr(self, name), low)

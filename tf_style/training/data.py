@@ -32,8 +32,12 @@ def list_training_images(folder: str) -> list[str]:
 
     if not os.path.isdir(folder):
         raise ImageError(f"training image folder not found: {folder}")
-    candidates = sorted(os.path.join(root, name) for root, _, names in os.walk(folder) for name in names
-                        if os.path.splitext(name)[1].lower() in PHOTO_EXTENSIONS)
+    candidates = sorted(
+        os.path.join(root, name)
+        for root, _, names in os.walk(folder)
+        for name in names
+        if os.path.splitext(name)[1].lower() in PHOTO_EXTENSIONS
+    )
     usable = []
     for path in candidates:
         try:
@@ -48,8 +52,9 @@ def list_training_images(folder: str) -> list[str]:
     return usable
 
 
-def make_photo_dataset(paths: Sequence[str], crop_size: int, batch_size: int, seed: int,
-                       start_index: int = 0) -> tf.data.Dataset:
+def make_photo_dataset(
+    paths: Sequence[str], crop_size: int, batch_size: int, seed: int, start_index: int = 0
+) -> tf.data.Dataset:
     """An endless stream of batches of random square crops of the photos.
 
     The stream is a deterministic function of `seed`: photos are shuffled once

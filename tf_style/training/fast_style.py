@@ -63,9 +63,16 @@ class FastStyleTraining(Trainer):
 
     checkpoint_key = "transform_net"  # As checkpoints have always called it: older runs resume.
 
-    def __init__(self, style_image: np.ndarray, image_paths: Sequence[str], config: TrainConfig,
-                 output_dir: str, strategy: tf.distribute.Strategy | None = None,
-                 sample_image: np.ndarray | None = None, extractor_builder=None):
+    def __init__(
+        self,
+        style_image: np.ndarray,
+        image_paths: Sequence[str],
+        config: TrainConfig,
+        output_dir: str,
+        strategy: tf.distribute.Strategy | None = None,
+        sample_image: np.ndarray | None = None,
+        extractor_builder=None,
+    ):
         # Read first: a bad file is reported before the loss network is built.
         self._initial_network = load_keras_model(config.init_model) if config.init_model else None
         self.style_image = style_image
@@ -96,8 +103,9 @@ class FastStyleTraining(Trainer):
         style_size = max(self.min_crop, round(config.style_scale * config.crop_size))
         height, width = self.style_image.shape[:2]
         scale = style_size / max(height, width)
-        style_image = resize_image(self.style_image, (max(self.min_crop, round(height * scale)),
-                                                       max(self.min_crop, round(width * scale))))
+        style_image = resize_image(
+            self.style_image, (max(self.min_crop, round(height * scale)), max(self.min_crop, round(width * scale)))
+        )
         grams = self.objective.term("style_loss").target([self.loss_extractor(style_image[None])])
         self.target_grams = {name: tf.constant(gram) for name, gram in grams.items()}
 
@@ -107,8 +115,10 @@ class FastStyleTraining(Trainer):
         if source is None:
             return
         if architecture(source) != architecture(self.network):
-            raise ModelError(f"init_model {path} is not a {self.config.model_size} network of this version of "
-                             "tf_style: pass its --model_size, or start without it")
+            raise ModelError(
+                f"init_model {path} is not a {self.config.model_size} network of this version of "
+                "tf_style: pass its --model_size, or start without it"
+            )
         self.network.set_weights(source.get_weights())
 
     def compute_losses(self, content_images: tf.Tensor) -> dict:
@@ -116,6 +126,8 @@ class FastStyleTraining(Trainer):
         stylized_images = self.network(content_images, training=True)
         stylized_features = self.loss_extractor(stylized_images)
         photo_content = self.content_extractor(content_images)
-        targets = {"content_loss": {name: tf.stop_gradient(photo_content[name]) for name in self.content_layers},
-                   "style_loss": self.target_grams}
+        targets = {
+            "content_loss": {name: tf.stop_gradient(photo_content[name]) for name in self.content_layers},
+            "style_loss": self.target_grams,
+        }
         return self.objective(stylized_images, stylized_features, targets)

@@ -77,8 +77,14 @@ class Trainer:
     # The network's name in checkpoints.
     checkpoint_key = "network"
 
-    def __init__(self, image_paths: Sequence[str], config, output_dir: str,
-                 strategy: tf.distribute.Strategy | None = None, sample_image: np.ndarray | None = None):
+    def __init__(
+        self,
+        image_paths: Sequence[str],
+        config,
+        output_dir: str,
+        strategy: tf.distribute.Strategy | None = None,
+        sample_image: np.ndarray | None = None,
+    ):
         self.config = config
         self.output_dir = output_dir
         self.image_paths = list(image_paths)
@@ -95,15 +101,19 @@ class Trainer:
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.prepare()
 
-        self.checkpoint = tf.train.Checkpoint(step=self.step, optimizer=self.optimizer,
-                                              **{self.checkpoint_key: self.network})
+        self.checkpoint = tf.train.Checkpoint(
+            step=self.step, optimizer=self.optimizer, **{self.checkpoint_key: self.network}
+        )
         self.checkpoint_manager = tf.train.CheckpointManager(
-            self.checkpoint, os.path.join(output_dir, "checkpoints"), max_to_keep=3)
+            self.checkpoint, os.path.join(output_dir, "checkpoints"), max_to_keep=3
+        )
         latest = self.checkpoint_manager.latest_checkpoint
         if latest:
             if not network_fits_checkpoint(self.network, latest, self.checkpoint_key):
-                raise ModelError(f"the checkpoint {latest} does not fit this network (saved by other settings or "
-                                 "another version of tf_style): use a new output folder")
+                raise ModelError(
+                    f"the checkpoint {latest} does not fit this network (saved by other settings or "
+                    "another version of tf_style): use a new output folder"
+                )
             self.checkpoint.restore(latest).assert_existing_objects_matched()
         else:
             self.start_from_scratch()
@@ -156,8 +166,10 @@ class Trainer:
         def train_step(iterator):
             per_replica = strategy.run(replica_step, args=(next(iterator),))
             self.step.assign_add(1)
-            return {name: strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
-                    for name, value in per_replica.items()}
+            return {
+                name: strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
+                for name, value in per_replica.items()
+            }
 
         return train_step
 
@@ -179,8 +191,9 @@ class Trainer:
         start = self.resumed_step
         if start >= config.num_steps:
             return
-        dataset = make_photo_dataset(self.image_paths, config.crop_size, config.batch_size, config.seed,
-                                     start_index=start * config.batch_size)
+        dataset = make_photo_dataset(
+            self.image_paths, config.crop_size, config.batch_size, config.seed, start_index=start * config.batch_size
+        )
         iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
         if self._train_step is None:
             self._train_step = self._build_train_step()
@@ -209,5 +222,4 @@ class Trainer:
     def _sample_batch(self):
         if self.sample_image is not None:
             return tf.constant(self.sample_image[None], tf.float32)
-        return next(iter(make_photo_dataset(self.image_paths[:1], self.config.crop_size, 1, self.config.seed)),
-                    None)
+        return next(iter(make_photo_dataset(self.image_paths[:1], self.config.crop_size, 1, self.config.seed)), None)

@@ -40,10 +40,20 @@ from tf_style.networks.layers import (
 )
 
 MODEL_SIZES = {
-    "classic": {"width": 1.0, "num_residual_blocks": 5, "stem_stride": 1, "output_kernel_size": 9,
-                "upsampling": "nearest"},
-    "mobile": {"width": 0.25, "num_residual_blocks": 3, "stem_stride": 2, "output_kernel_size": 3,
-               "upsampling": "bilinear"},
+    "classic": {
+        "width": 1.0,
+        "num_residual_blocks": 5,
+        "stem_stride": 1,
+        "output_kernel_size": 9,
+        "upsampling": "nearest",
+    },
+    "mobile": {
+        "width": 0.25,
+        "num_residual_blocks": 3,
+        "stem_stride": 2,
+        "output_kernel_size": 3,
+        "upsampling": "bilinear",
+    },
 }
 
 
@@ -61,8 +71,15 @@ def _conv_block(x, filters, kernel_size, strides, name, layer_seeds, relu=True):
     steps.
     """
     x = ReflectionPadding2D(kernel_size // 2, name=f"{name}_pad")(x)
-    x = keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="valid", use_bias=False,
-                            kernel_initializer=_kernel_initializer(layer_seeds), name=f"{name}_conv")(x)
+    x = keras.layers.Conv2D(
+        filters,
+        kernel_size,
+        strides=strides,
+        padding="valid",
+        use_bias=False,
+        kernel_initializer=_kernel_initializer(layer_seeds),
+        name=f"{name}_conv",
+    )(x)
     x = InstanceNormalization(name=f"{name}_norm")(x)
     return keras.layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
@@ -105,9 +122,17 @@ class TransformNet(keras.Model):
         >>> stylized_image = net(images)  # (B, H, W, 3) in [0, 1]  # doctest: +SKIP
     """
 
-    def __init__(self, width: float = 1.0, num_residual_blocks: int = 5, stem_stride: int = 1,
-                 output_kernel_size: int = 9, upsampling: str = "nearest", seed: int | None = None,
-                 name: str = "transform_net", **kwargs):
+    def __init__(
+        self,
+        width: float = 1.0,
+        num_residual_blocks: int = 5,
+        stem_stride: int = 1,
+        output_kernel_size: int = 9,
+        upsampling: str = "nearest",
+        seed: int | None = None,
+        name: str = "transform_net",
+        **kwargs,
+    ):
         if isinstance(width, bool) or not isinstance(width, (int, float)) or not width > 0:
             raise ConfigError(f"width must be > 0, got {width!r}")
         if not _is_whole(num_residual_blocks) or num_residual_blocks < 0:
@@ -137,8 +162,13 @@ class TransformNet(keras.Model):
             x = Upsampling2x(upsampling, name=f"up{index}_resize")(x)
             x = _conv_block(x, channels, 3, 1, f"up{index}", layer_seeds)
         x = ReflectionPadding2D(output_kernel_size // 2, name="output_pad")(x)
-        x = keras.layers.Conv2D(3, output_kernel_size, padding="valid",
-                                kernel_initializer=_kernel_initializer(layer_seeds), name="output_conv")(x)
+        x = keras.layers.Conv2D(
+            3,
+            output_kernel_size,
+            padding="valid",
+            kernel_initializer=_kernel_initializer(layer_seeds),
+            name="output_conv",
+        )(x)
         x = keras.layers.Activation("sigmoid", name="output_sigmoid")(x)
         stylized_image = CropLike(name="crop_to_input")([x, image])
         super().__init__(image, stylized_image, name=name, **kwargs)
@@ -159,9 +189,13 @@ class TransformNet(keras.Model):
     @property
     def architecture(self) -> dict:
         """The settings that decide the network's layers (a `MODEL_SIZES` entry's keys)."""
-        return {"width": self.width, "num_residual_blocks": self.num_residual_blocks,
-                "stem_stride": self.stem_stride, "output_kernel_size": self.output_kernel_size,
-                "upsampling": self.upsampling}
+        return {
+            "width": self.width,
+            "num_residual_blocks": self.num_residual_blocks,
+            "stem_stride": self.stem_stride,
+            "output_kernel_size": self.output_kernel_size,
+            "upsampling": self.upsampling,
+        }
 
     @property
     def preset(self) -> str | None:
@@ -172,9 +206,15 @@ class TransformNet(keras.Model):
         return {**self.architecture, "seed": self.seed, "name": self.name}
 
 
-def build_transform_net(width: float = 1.0, num_residual_blocks: int = 5, stem_stride: int = 1,
-                        output_kernel_size: int = 9, upsampling: str = "nearest",
-                        seed: int | None = None, name: str = "transform_net") -> TransformNet:
+def build_transform_net(
+    width: float = 1.0,
+    num_residual_blocks: int = 5,
+    stem_stride: int = 1,
+    output_kernel_size: int = 9,
+    upsampling: str = "nearest",
+    seed: int | None = None,
+    name: str = "transform_net",
+) -> TransformNet:
     """Builds a `TransformNet` (see the class for every argument).
 
     Example:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 # Colour statistics are estimated from at most this many pixels, on a regular grid: they settle
-# long before that, and the full 12 megapixels of a large scan took 1.4 s.
+# long before that, and all the pixels of a large scan took seconds.
 _STATISTICS_PIXELS = 2**18
 
 # ITU-R BT.601 luma and the YIQ chroma axes.

@@ -1,11 +1,10 @@
 """What this machine computes fast: the precision that ``precision="auto"`` picks.
 
 bfloat16 mixed precision pays only where the hardware multiplies bfloat16
-matrices natively. On a CPU that means Intel AMX (``amx_bf16``): oneDNN's AMX
-kernels made a VGG16 step 3.3x faster at 256 px and 3.8x at 512 px than
-float32 (the README's benchmark). With AVX-512 BF16 alone bfloat16 was 1.4-1.5x
-slower than float32, so "auto" keeps float32 there. GPUs are not measured yet:
-"auto" keeps float32 on them.
+matrices natively. On a CPU that means Intel AMX (``amx_bf16``), where oneDNN's
+AMX kernels made a VGG16 step several times faster than float32; with AVX-512
+BF16 alone bfloat16 was slower than float32, so "auto" keeps float32 there
+(docs/benchmarks.md). GPUs are not measured yet: "auto" keeps float32 on them.
 """
 
 from __future__ import annotations

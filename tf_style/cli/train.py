@@ -21,16 +21,16 @@ import warnings
 
 from absl import flags
 
-from tf_style.backbones.vgg import BACKBONES, POOLINGS
-from tf_style.cli.common import check_no_arguments, exit_with_status, parse_layers, run_command, versions
+from tf_style.cli.common import check_no_arguments, exit_with_status, run_command, versions
+from tf_style.cli.loss_flags import define_loss_flags, loss_config_fields
 from tf_style.errors import ConfigError, OutputError
-from tf_style.hardware import PRECISIONS
 from tf_style.inference.registry import resolve_model_path
 from tf_style.io.files import check_writable, file_digest, make_folder, write_json
 from tf_style.networks.johnson.transform_net import MODEL_SIZES
 from tf_style.training.config import TrainConfig
 
 _DEFAULTS = TrainConfig()
+_LOSS_FLAGS = define_loss_flags(_DEFAULTS, __name__)
 
 _STYLE_IMAGE = flags.DEFINE_string("style_image", None, "The painting whose style the network learns.")
 _TRAIN_IMAGES = flags.DEFINE_string(
@@ -49,29 +49,6 @@ _MODEL_SIZE = flags.DEFINE_enum(
     list(MODEL_SIZES),
     "mobile: ~70 k parameters, fast on phones; classic: Johnson et al., 1.7 M.",
 )
-_BACKBONE = flags.DEFINE_enum(
-    "backbone",
-    _DEFAULTS.backbone,
-    BACKBONES,
-    "Loss network: vgg19 (ImageNet, downloaded by Keras) or vgg16_hed (offline).",
-)
-_VGG_WEIGHTS = flags.DEFINE_string("vgg_weights", None, "Local VGG19 notop .h5 file (no download).")
-_POOLING = flags.DEFINE_enum("pooling", _DEFAULTS.pooling, POOLINGS, "Pooling in the loss network.")
-_CONTENT_LAYERS = flags.DEFINE_list(
-    "content_layers",
-    list(_DEFAULTS.content_layers),
-    "Content layers of the loss network (Keras or paper names), each with an "
-    "optional weight, e.g. block2_conv2 or conv2_2:1,conv3_2:0.5.",
-)
-_STYLE_LAYERS = flags.DEFINE_list(
-    "style_layers",
-    list(_DEFAULTS.style_layers),
-    "Style layers of the loss network, with optional per-layer weights, e.g. "
-    "conv1_1,conv2_1,conv3_1,conv4_1,conv5_1:2.",
-)
-_CONTENT_WEIGHT = flags.DEFINE_float("content_weight", _DEFAULTS.content_weight, "Weight of the content loss.")
-_STYLE_WEIGHT = flags.DEFINE_float("style_weight", _DEFAULTS.style_weight, "Weight of the style loss.")
-_TV_WEIGHT = flags.DEFINE_float("tv_weight", _DEFAULTS.tv_weight, "Weight of the total-variation loss.")
 _STYLE_SCALE = flags.DEFINE_float(
     "style_scale", _DEFAULTS.style_scale, "Painting's longer side relative to --crop_size (larger: finer strokes)."
 )
@@ -88,12 +65,6 @@ _INIT_MODEL = flags.DEFINE_string(
     "Fine-tune this trained network instead of starting from random weights: a "
     ".keras file or a shipped style's name (for example starry_night). It must "
     "be a --model_size network.",
-)
-_PRECISION = flags.DEFINE_enum(
-    "precision",
-    _DEFAULTS.precision,
-    PRECISIONS,
-    "bfloat16: mixed precision in the loss network; auto: bfloat16 on CPUs with AMX, float32 elsewhere.",
 )
 _CHECKPOINT_EVERY = flags.DEFINE_integer(
     "checkpoint_every", _DEFAULTS.checkpoint_every, "Steps between checkpoints.", lower_bound=1
@@ -112,20 +83,9 @@ _RESUMABLE_CHANGES = ("num_steps", "checkpoint_every", "log_every", "sample_ever
 
 def config_from_flags() -> TrainConfig:
     """The `TrainConfig` the flags describe (validated)."""
-    content_layers, content_layer_weights = parse_layers(_CONTENT_LAYERS.value, "content_layers")
-    style_layers, style_layer_weights = parse_layers(_STYLE_LAYERS.value, "style_layers")
     return TrainConfig(
-        backbone=_BACKBONE.value,
-        vgg_weights=_VGG_WEIGHTS.value,
-        pooling=_POOLING.value,
+        **loss_config_fields(_LOSS_FLAGS),
         model_size=_MODEL_SIZE.value,
-        content_layers=content_layers,
-        content_layer_weights=content_layer_weights,
-        style_layers=style_layers,
-        style_layer_weights=style_layer_weights,
-        content_weight=_CONTENT_WEIGHT.value,
-        style_weight=_STYLE_WEIGHT.value,
-        tv_weight=_TV_WEIGHT.value,
         style_scale=_STYLE_SCALE.value,
         crop_size=_CROP_SIZE.value,
         batch_size=_BATCH_SIZE.value,
@@ -133,7 +93,6 @@ def config_from_flags() -> TrainConfig:
         learning_rate=_LEARNING_RATE.value,
         seed=_SEED.value,
         init_model=resolve_model_path(_INIT_MODEL.value, "keras") if _INIT_MODEL.value else None,
-        precision=_PRECISION.value,
         checkpoint_every=_CHECKPOINT_EVERY.value,
         log_every=_LOG_EVERY.value,
         sample_every=_SAMPLE_EVERY.value,

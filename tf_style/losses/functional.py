@@ -55,7 +55,7 @@ def gram_matrix(features: tf.Tensor) -> tf.Tensor:
 def _gram_matrix(features):
     # With G = F^T F / n for F the (n, C) feature matrix, dL/dF = F (dL/dG + dL/dG^T) / n: one
     # matrix product, where automatic differentiation of F^T F takes one per operand and adds
-    # them (with it, an evaluation at 256 px went from 335 to 318 ms on 2 cores).
+    # them (5 % of an evaluation; docs/benchmarks.md).
     shape = tf.shape(features)
     positions = shape[1] * shape[2]
     flat = tf.reshape(features, [shape[0], positions, shape[3]])

@@ -5,8 +5,7 @@ TFLite's CPU (XNNPACK) and GPU delegates run every op used here:
 * instance normalisation is written from MEAN, SUB, MUL, RSQRT and ADD rather
   than a fused op (TFLite's stock instance norm is slow on device);
 * reflection padding is written as slices and a concatenation, because TFLite's
-  MIRROR_PAD is not delegated (measured on a width-0.25 net in float32 at
-  512x512: 182 ms with MIRROR_PAD, 132 ms with slices);
+  MIRROR_PAD is not delegated (docs/design.md gives the measured cost);
 * upsampling is depth-to-space, followed for bilinear by a fixed depthwise
   convolution.
 
@@ -132,8 +131,8 @@ class Upsampling2x(keras.layers.Layer):
 class CropLike(keras.layers.Layer):
     """Crops the first input to the height and width of the second (keeps the top left).
 
-    One SLICE op in TFLite: a strided slice with ends computed at run time took
-    6 ms of a 55 ms mobile-net inference at 512x512 (dynamic-range int8, 2 threads).
+    One SLICE op in TFLite: a strided slice with ends computed at run time was a
+    tenth of a mobile net's inference time.
     """
 
     def call(self, inputs):

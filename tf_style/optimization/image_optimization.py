@@ -222,7 +222,7 @@ class ImageOptimization:
         # Its own tf.function, so that XLA compiles this part only: compiling the whole L-BFGS
         # iteration, with its data-dependent loops, recompiles again and again. It has no
         # Python control flow on tensors, so AutoGraph is off (converting the source of the
-        # losses it calls took about 0.25 s of the first step).
+        # losses it calls made the first step slower).
         @tf.function(jit_compile=config.xla, autograph=False)
         def value_and_gradient(x):
             # Only the picture's gradient: recording the network's (trainable) kernels would

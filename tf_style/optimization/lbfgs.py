@@ -16,8 +16,8 @@ The direction, a trial point and the update are three compiled functions, and
 the line search between them is a Python loop. The network sits in one of them
 only, so it is traced and optimised once; as one compiled iteration (which
 calls the network at its first point and from inside the line search) it was
-optimised as a graph three times as large, which added about 0.8 s to the first
-step of a 256 px run on 2 cores.
+optimised as a graph three times as large, which made the first step slower
+(docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ class LBFGS:
         # Compiled parts of an iteration; Python runs the line search between them. Only
         # `_try` holds the network, so its graph is built and optimised once.
         # No AutoGraph (branches are explicit `tf.cond` and `tf.where`): converting these
-        # methods' source took about 0.4 s of the first step.
+        # methods' source made the first step slower.
         self._start_function = tf.function(self._start, autograph=False)
         self._try_function = tf.function(self._try, autograph=False)
         self._accept_function = tf.function(self._accept, autograph=False)

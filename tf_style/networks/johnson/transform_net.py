@@ -21,7 +21,8 @@ Input and output: float32 RGB images (B, H, W, 3) in [0, 1], any H and W of at
 least 8 pixels (reflection padding at 1/4 resolution needs 2). A stride-2
 convolution after reflection padding of k // 2 gives ceil(H / 2) rows, so the
 upsampled result has 4 * ceil(H / 4) >= H rows and is cropped back to the input's
-size: no padding to a multiple of 4 is needed (it cost 7 ms of 55 in TFLite).
+size: no padding to a multiple of 4 is needed (its slices were an eighth of the TFLite
+inference time).
 """
 
 from __future__ import annotations

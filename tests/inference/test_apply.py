@@ -95,3 +95,14 @@ def test_resolve_model_path_keeps_paths_and_names_shipped_styles():
         for variant, ending in (("fp16", "_fp16.tflite"), ("int8", "_int8.tflite"), ("keras", ".keras")):
             path = registry.resolve_model_path(style, variant)
             assert path.endswith(style + ending) and os.path.isfile(path)
+
+
+@pytest.mark.parametrize("variant", registry.MODEL_VARIANTS)
+def test_a_shipped_style_loads_by_its_name(variant):
+    import tf_style
+
+    paint = tf_style.load_style_model("starry_night", variant=variant)
+    photo = make_photo(24, 32)
+    picture = paint(photo)
+    assert picture.shape == (24, 32, 3) and picture.dtype == np.float32
+    assert np.abs(picture - photo).mean() > 0.05  # It paints.

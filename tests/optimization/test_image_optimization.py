@@ -199,8 +199,31 @@ def test_preserve_colors_histogram_recolours_the_style(photo, painting, tiny_ext
 
 
 def test_small_image_is_enlarged_to_what_the_network_needs(painting, tiny_extractor):
-    result = stylize(make_photo(10, 20), [painting], FAST.replace(num_steps=2), tiny_extractor)
+    result = stylize(make_photo(10, 20), [painting], FAST.replace(num_steps=2, max_size=64), tiny_extractor)
     assert result.image.shape == (32, 64, 3)  # block5_conv1 needs >= 2 x 16 pixels a side.
+
+
+def test_max_size_is_never_exceeded_for_an_elongated_photo(painting, tiny_extractor):
+    """A 5 x 100 strip at max_size 48 would need 32 x 640 pixels: refused, not painted at 640."""
+    with pytest.raises(ConfigError, match=r"the photo is 100x5: at max_size 48 .* at least 640"):
+        ImageOptimization(make_photo(5, 100), [painting], FAST, tiny_extractor)
+    with pytest.raises(ConfigError, match="the photo is 20x10: at max_size 48 .* at least 64"):
+        ImageOptimization(make_photo(10, 20), [painting], FAST, tiny_extractor)
+
+
+@pytest.mark.parametrize(
+    "shape, message",
+    [((4, 100, 3), "more elongated than 20:1"), ((8, 8, 4), "must be an \\(height, width, 3\\) RGB array")],
+)
+def test_image_arrays_are_admitted_like_files(painting, tiny_extractor, shape, message):
+    from tf_style.errors import ImageError
+
+    with pytest.raises(ImageError, match=message):
+        ImageOptimization(np.zeros(shape, np.float32), [painting], FAST, tiny_extractor)
+    with pytest.raises(ImageError, match=message):
+        ImageOptimization(make_photo(), [np.zeros(shape, np.float32)], FAST, tiny_extractor)
+    with pytest.raises(ImageError, match="NaN or infinite"):
+        ImageOptimization(np.full((16, 16, 3), np.nan, np.float32), [painting], FAST, tiny_extractor)
 
 
 def test_per_layer_weights_and_paper_names(photo, painting, tiny_extractor):

@@ -11,11 +11,11 @@ the others are painted, and the exit status is 1 at the end.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
 
-import numpy as np
 from absl import flags
 
 from tf_style.cli.common import (
@@ -23,11 +23,12 @@ from tf_style.cli.common import (
     exit_with_status,
     native_stderr_silenced,
     run_command,
+    say,
     wants_native_logs,
 )
-from tf_style.errors import ConfigError, ImageError, OutputError
+from tf_style.errors import ConfigError, ImageError, ModelError, OutputError
 from tf_style.inference.registry import MODEL_VARIANTS
-from tf_style.networks.signatures import MIN_IMAGE_SIZE
+from tf_style.inference.runners import MAX_THREADS
 
 _MODEL = flags.DEFINE_string(
     "model", None, "A .keras or .tflite style network, or a shipped style's name (e.g. starry_night)."
@@ -60,13 +61,20 @@ _TILE_SIZE = flags.DEFINE_integer(
     "tile_size", 1024, "Images larger than this run in overlapping, feathered tiles (0: never).", lower_bound=0
 )
 _TILE_OVERLAP = flags.DEFINE_integer("tile_overlap", 64, "Pixels shared by neighbouring tiles.", lower_bound=1)
-_NUM_THREADS = flags.DEFINE_integer("num_threads", None, "CPU threads for TFLite (default: all).", lower_bound=1)
+_NUM_THREADS = flags.DEFINE_integer(
+    "num_threads", None, "CPU threads for TFLite (default: all).", lower_bound=1, upper_bound=MAX_THREADS
+)
 
 
 def plan_outputs(
     content_image: str, output_image: str, output_dir: str | None, overwrite: bool
 ) -> list[tuple[str, str]]:
-    """[(photo, output path)] for one photo or a folder, every output checked writable first."""
+    """[(photo, output path)] for one photo or a folder, every output checked before any work.
+
+    In a folder, each photo's picture is ``<output_dir>/<name>.png``; photos that
+    share a name (``a.jpg`` and ``a.png``) get ``a_jpg.png`` and ``a_png.png``.
+    No output may replace a photo, even with --overwrite.
+    """
     from tf_style.io import files, images
 
     if not os.path.exists(content_image):
@@ -82,18 +90,19 @@ def plan_outputs(
         )
         if not photos:
             raise ConfigError(f"no photos (.jpg, .png, ...) in {content_image}")
-        files.make_folder(output_dir, "--output_dir")
-        pairs = [
-            (photo, os.path.join(output_dir, os.path.splitext(os.path.basename(photo))[0] + ".png")) for photo in photos
+        stems = [os.path.splitext(os.path.basename(photo))[0] for photo in photos]
+        names = [
+            f"{stem}_{os.path.splitext(photo)[1][1:].lower()}.png" if stems.count(stem) > 1 else f"{stem}.png"
+            for stem, photo in zip(stems, photos)
         ]
-        if any(os.path.abspath(photo) == os.path.abspath(output) for photo, output in pairs):
-            raise OutputError("--output_dir must differ from the photos' folder when they are .png files")
+        files.make_folder(output_dir, "--output_dir")
+        pairs = [(photo, os.path.join(output_dir, name)) for photo, name in zip(photos, names)]
     else:
         if output_dir:
             raise ConfigError("--output_dir is for a folder of photos; for one photo use --output_image")
+        images.check_image_output(output_image)
         pairs = [(content_image, output_image)]
-    for _, output in pairs:
-        files.check_writable(output, overwrite)
+    files.plan_outputs([output for _, output in pairs], overwrite, inputs=[photo for photo, _ in pairs])
     return pairs
 
 
@@ -107,24 +116,26 @@ def apply_main(argv: list[str]) -> int:
     from tf_style.io import files, images
 
     if _CONTENT_IMAGE.value is None:
-        files.check_writable(_OUTPUT_IMAGE.value, _OVERWRITE.value)
+        images.check_image_output(_OUTPUT_IMAGE.value)
+        files.plan_outputs([_OUTPUT_IMAGE.value], _OVERWRITE.value)
         pairs = [(None, _OUTPUT_IMAGE.value)]
     else:
         pairs = plan_outputs(_CONTENT_IMAGE.value, _OUTPUT_IMAGE.value, _OUTPUT_DIR.value, _OVERWRITE.value)
-    style_function = apply.load_style_model(_MODEL.value, num_threads=_NUM_THREADS.value, variant=_MODEL_VARIANT.value)
-    if not wants_native_logs():  # LiteRT announces its XNNPACK delegate on the first run: quietly, now.
-        with native_stderr_silenced():
-            style_function(np.zeros((MIN_IMAGE_SIZE, MIN_IMAGE_SIZE, 3), np.float32))
     tile_size = _TILE_SIZE.value or None
     if tile_size is not None and tile_size < 2 * _TILE_OVERLAP.value:
         raise ConfigError(f"--tile_size must be at least twice --tile_overlap ({2 * _TILE_OVERLAP.value})")
+    # Loading checks the model on a small picture; LiteRT announces its XNNPACK delegate then: quietly.
+    with contextlib.nullcontext() if wants_native_logs() else native_stderr_silenced():
+        style_function = apply.load_style_model(
+            _MODEL.value, num_threads=_NUM_THREADS.value, variant=_MODEL_VARIANT.value
+        )
     failures = 0
     for photo_path, output_path in pairs:
         try:
             photo = (
-                demo.demo_content_image(min(_MAX_SIZE.value or 512, 512))
+                images.to_uint8(demo.demo_content_image(min(_MAX_SIZE.value or 512, 512)))
                 if photo_path is None
-                else images.load_image(photo_path, max_size=_MAX_SIZE.value)
+                else images.load_image_uint8(photo_path, max_size=_MAX_SIZE.value)
             )
             began = time.perf_counter()
             stylized_image = apply.apply_style(
@@ -136,15 +147,16 @@ def apply_main(argv: list[str]) -> int:
                 overlap=_TILE_OVERLAP.value,
             )
             elapsed = time.perf_counter() - began
+            del photo  # Its memory, before the picture is encoded.
             images.save_image(stylized_image, output_path, overwrite=_OVERWRITE.value)
-        except (ConfigError, ImageError) as error:
+        except (ConfigError, ImageError, ModelError, OutputError) as error:
             if len(pairs) == 1:
                 raise
             message = str(error) if photo_path in str(error) else f"{photo_path}: {error}"
             print(f"tf-style apply: error: {message}", file=sys.stderr)
             failures += 1
             continue
-        print(f"wrote {output_path} ({stylized_image.shape[1]}x{stylized_image.shape[0]}, {elapsed * 1000:.0f} ms)")
+        say(f"wrote {output_path} ({stylized_image.shape[1]}x{stylized_image.shape[0]}, {elapsed * 1000:.0f} ms)")
     if failures:
         print(f"tf-style apply: {failures} of {len(pairs)} photos failed", file=sys.stderr)
         return 1

@@ -114,7 +114,7 @@ def flags_parser(program: str, module) -> Callable[[list[str]], list[str]]:
 
     def parse(argv: list[str]) -> list[str]:
         if any(argument in HELP_ARGUMENTS for argument in argv[1:]):
-            print(command_help(program, module))
+            say(command_help(program, module))
             sys.exit(0)
         try:
             remaining = flags.FLAGS(argv)
@@ -152,6 +152,19 @@ def exit_with_status(
         print(f"{program}: {interrupted_message}", file=sys.stderr)
         status = 130
     sys.exit(status)
+
+
+def say(text: str) -> None:
+    """Prints a line of results on stdout; a reader that stops reading (``| head``) is not an error.
+
+    Once the pipe is closed, later lines go to /dev/null and the command carries on.
+    """
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def parse_layers(entries: list[str], flag: str) -> tuple[tuple[str, ...], tuple[float, ...] | None]:

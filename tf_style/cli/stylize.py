@@ -15,15 +15,16 @@ or read-only output folder, and an existing output without --overwrite each end 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 import time
 
 from absl import flags
 
-from tf_style.cli.common import check_no_arguments, exit_with_status, run_command, versions
+from tf_style.cli.common import check_no_arguments, exit_with_status, run_command, say, versions
 from tf_style.cli.loss_flags import define_loss_flags, loss_config_fields
-from tf_style.errors import ConfigError, OutputError
+from tf_style.errors import ConfigError
 from tf_style.optimization import config as config_lib
 
 _DEFAULTS = config_lib.StylizeConfig()
@@ -154,26 +155,29 @@ def stylize_main(argv: list[str]) -> int:
 
     config = config_from_flags()
     output_image, overwrite = _OUTPUT_IMAGE.value, _OVERWRITE.value
+    # Every file this run will write is checked before any work: a bad name is found now, not after it.
+    images.check_image_output(output_image)
     manifest = manifest_path(output_image)
-    if os.path.abspath(manifest) == os.path.abspath(output_image):
-        raise OutputError(f"output image needs an extension other than .json: {output_image}")
-    files.check_writable(output_image, overwrite)
-    files.check_writable(manifest, overwrite)
+    snapshots = snapshot_paths(output_image, _SAVE_PATTERN.value, _SAVE_EVERY.value, config.num_steps * config.scales)
+    for path in snapshots.values():
+        images.check_image_output(path)
+    inputs = [_CONTENT_IMAGE.value, *(_STYLE_IMAGE.value or []), config.init]
+    files.plan_outputs([output_image, manifest, *snapshots.values()], overwrite, inputs)
 
+    # Read at the sizes the run uses, so memory follows --max_size, not the files.
     if _CONTENT_IMAGE.value is None:
         content_image, content_name = demo.demo_content_image(), "demo:landscape"
     else:
-        content_image, content_name = images.load_image(_CONTENT_IMAGE.value), _CONTENT_IMAGE.value
+        content_image = images.load_image(_CONTENT_IMAGE.value, max_size=config.max_size)
+        content_name = _CONTENT_IMAGE.value
     if not _STYLE_IMAGE.value:
         style_images, style_names = [demo.demo_style_image()], ["demo:swirls"]
     else:
-        style_images = [images.load_image(path) for path in _STYLE_IMAGE.value]
+        style_size = max(config.max_size, math.ceil(config.style_scale * config.max_size))
+        style_images = [images.load_image(path, max_size=style_size) for path in _STYLE_IMAGE.value]
         style_names = list(_STYLE_IMAGE.value)
 
     optimization = ImageOptimization(content_image, style_images, config)
-    snapshots = snapshot_paths(output_image, _SAVE_PATTERN.value, _SAVE_EVERY.value, optimization.total_steps)
-    for path in snapshots.values():
-        files.check_writable(path, overwrite)
 
     start = time.perf_counter()
     bar = tqdm(total=optimization.total_steps, unit="step", file=sys.stderr, dynamic_ncols=True, desc="stylize")
@@ -233,7 +237,7 @@ def stylize_main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 1
-    print(
+    say(
         f"wrote {output_image} ({result.image.shape[1]}x{result.image.shape[0]}, {result.steps} steps, "
         f"{result.elapsed_seconds:.1f} s, {result.stop_reason}) and {manifest}"
     )

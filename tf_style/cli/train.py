@@ -21,7 +21,7 @@ import warnings
 
 from absl import flags
 
-from tf_style.cli.common import check_no_arguments, exit_with_status, run_command, versions
+from tf_style.cli.common import check_no_arguments, exit_with_status, run_command, say, versions
 from tf_style.cli.loss_flags import define_loss_flags, loss_config_fields
 from tf_style.errors import ConfigError, OutputError
 from tf_style.inference.registry import resolve_model_path
@@ -262,9 +262,7 @@ def train_main(argv: list[str]) -> int:
         "versions": versions(),
     }
     write_json(manifest_path, record, overwrite=True)
-    print(
-        f"wrote {model_path} ({record['parameters']:,} parameters, {training.resumed_step} steps) and {manifest_path}"
-    )
+    say(f"wrote {model_path} ({record['parameters']:,} parameters, {training.resumed_step} steps) and {manifest_path}")
     return 0
 
 

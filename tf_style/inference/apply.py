@@ -1,6 +1,6 @@
 """Painting photos with a trained network: loading it, strength, colours, large images by tiles.
 
-Images are float32 (H, W, 3) RGB in [0, 1].
+Images are (H, W, 3) RGB, float32 in [0, 1] or uint8 in 0-255.
 """
 
 from __future__ import annotations
@@ -13,14 +13,15 @@ from tf_style.color import transfer_luminance
 from tf_style.errors import ConfigError, ModelError
 from tf_style.inference import registry
 from tf_style.inference.runners import KerasRunner, TFLiteRunner
-from tf_style.inference.tiles import StyleFunction, run_tiled
+from tf_style.inference.tiles import StyleFunction, as_float, paint_bands
+from tf_style.io.images import to_uint8
 from tf_style.networks.signatures import MIN_IMAGE_SIZE
 
 APPLY_COLOR_MODES = ("none", "luminance")
 
 
 def load_style_model(model: str, num_threads: int | None = None, variant: str = "int8") -> StyleFunction:
-    """A function that paints one image with a network.
+    """A function that paints one image with a network, checked on a small image first.
 
     Args:
         model: A ``.keras`` file (run with TensorFlow), a ``.tflite`` file (run
@@ -34,7 +35,9 @@ def load_style_model(model: str, num_threads: int | None = None, variant: str = 
         ``f(image) -> stylized_image``, both float32 (H, W, 3) in [0, 1].
 
     Raises:
-        ModelError: missing, empty, corrupt or wrong-kind model file, or an unknown style.
+        ModelError: missing, empty, corrupt or wrong-kind model file, an unknown
+            style, or a model that fails on an image of the smallest size or gives
+            another shape or non-finite values.
 
     Example:
         >>> paint = load_style_model("starry_night")  # doctest: +SKIP
@@ -43,12 +46,24 @@ def load_style_model(model: str, num_threads: int | None = None, variant: str = 
     path = registry.resolve_model_path(model, variant)
     extension = os.path.splitext(path)[1].lower()
     if extension == ".tflite":
-        return TFLiteRunner.from_file(path, num_threads=num_threads)
-    if extension == ".keras":
+        runner = TFLiteRunner.from_file(path, num_threads=num_threads)
+    elif extension == ".keras":
         from tf_style.networks.saving import load_keras_model  # Starts TensorFlow: only for Keras files.
 
-        return KerasRunner(load_keras_model(path))
-    raise ModelError(f"model must be a .keras or .tflite file: {path}")
+        runner = KerasRunner(load_keras_model(path))
+    else:
+        raise ModelError(f"model must be a .keras or .tflite file: {path}")
+    try:  # Any model that cannot paint is found now, before a photo is read.
+        runner(_PROBE)
+    except ModelError as error:
+        raise ModelError(f"{path}: {error}") from None
+    return runner
+
+
+# A small, smooth, non-constant picture: what every network of the contract must paint.
+_PROBE = np.linspace(0.0, 1.0, MIN_IMAGE_SIZE * MIN_IMAGE_SIZE * 3 * 4, dtype=np.float32).reshape(
+    2 * MIN_IMAGE_SIZE, 2 * MIN_IMAGE_SIZE, 3
+)
 
 
 def apply_style(
@@ -61,9 +76,13 @@ def apply_style(
 ) -> np.ndarray:
     """Paints a photo with a trained network.
 
+    With `tile_size`, the photo is painted one row of tiles at a time, and each row
+    is finished (colours, strength) and stored as it comes: for a uint8 photo,
+    memory then grows by 6 bytes a pixel (photo and picture) plus a row of tiles.
+
     Args:
         style_function: From `load_style_model`.
-        image: float32 (H, W, 3) RGB in [0, 1], at least 8 pixels on each side.
+        image: (H, W, 3) RGB, float32 in [0, 1] or uint8 in 0-255, at least 8 pixels on each side.
         strength: 1 for the network's picture, 0 for the photo; in between blends them.
         preserve_colors: "none", or "luminance" to keep the photo's colours.
         tile_size: Run in overlapping tiles of this side when the image is larger
@@ -71,23 +90,31 @@ def apply_style(
         overlap: Overlap of neighbouring tiles in pixels.
 
     Returns:
-        float32 (H, W, 3) in [0, 1].
+        The picture, (H, W, 3) of `image`'s dtype: float32 in [0, 1], or uint8.
 
     Raises:
         ConfigError: strength outside [0, 1], unknown colour mode, an image too small.
+        ModelError: the network fails, or gives another shape or non-finite values.
     """
     if not 0.0 <= strength <= 1.0:
         raise ConfigError(f"strength must be between 0 and 1, got {strength!r}")
     if preserve_colors not in APPLY_COLOR_MODES:
         raise ConfigError(f"preserve_colors must be one of {', '.join(APPLY_COLOR_MODES)}, got {preserve_colors!r}")
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        image = image.astype(np.float32, copy=False)
+    if image.ndim != 3 or image.shape[-1] != 3:
+        raise ConfigError(f"the photo must be an (height, width, 3) RGB array, got shape {image.shape}")
     height, width = image.shape[:2]
     if min(height, width) < MIN_IMAGE_SIZE:
         raise ConfigError(f"image is {width}x{height}; the network needs at least {MIN_IMAGE_SIZE} pixels on each side")
-    image = np.asarray(image, np.float32)
-    stylized_image = (
-        style_function(image) if tile_size is None else run_tiled(style_function, image, tile_size, overlap)
-    )
-    if preserve_colors == "luminance":
-        stylized_image = transfer_luminance(stylized_image, image)
-    blended = strength * stylized_image + (1.0 - strength) * image
-    return np.clip(blended, 0.0, 1.0).astype(np.float32)
+    picture = np.empty_like(image)
+    for top, bottom, painted in paint_bands(style_function, image, tile_size, overlap):
+        photo = as_float(image[top:bottom])
+        if preserve_colors == "luminance":
+            painted = transfer_luminance(painted, photo)
+        if strength != 1.0:
+            painted = strength * painted + (1.0 - strength) * photo
+        painted = np.clip(painted, 0.0, 1.0)
+        picture[top:bottom] = to_uint8(painted) if image.dtype == np.uint8 else painted
+    return picture

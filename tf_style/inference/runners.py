@@ -18,6 +18,8 @@ from tf_style.io.files import check_model_file
 from tf_style.networks.signatures import IMAGE_NAME, IMAGE_TO_IMAGE, MIN_IMAGE_SIZE, STYLIZED_IMAGE_NAME
 
 SIGNATURE_NAME = IMAGE_TO_IMAGE.name
+# Interpreter threads beyond this are refused (100,000 crashed LiteRT); no CPU we run on has more cores.
+MAX_THREADS = 256
 
 
 def _interpreter_class():
@@ -68,14 +70,18 @@ class TFLiteRunner:
             num_threads: CPU threads for the interpreter; None for its default.
 
         Raises:
-            ModelError: the bytes are not a TFLite model with an image input and output.
+            ConfigError: `num_threads` outside 1 to `MAX_THREADS`.
+            ModelError: the bytes are not a TFLite model with an image input and output
+                of any size.
         """
+        if num_threads is not None and not (isinstance(num_threads, int) and 1 <= num_threads <= MAX_THREADS):
+            raise ConfigError(f"num_threads must be a whole number from 1 to {MAX_THREADS}, got {num_threads!r}")
         interpreter_class = _interpreter_class()
         try:
             self.interpreter = interpreter_class(model_content=bytes(model_content), num_threads=num_threads)
             signatures = self.interpreter.get_signature_list()
         except (ValueError, RuntimeError) as error:
-            raise ModelError(f"not a TFLite model ({str(error).strip().splitlines()[0][:120]})") from None
+            raise ModelError(f"not a TFLite model ({_first_line(error)})") from None
         if not signatures:
             raise ModelError("the TFLite model has no signature")
         self.signature_name = SIGNATURE_NAME if SIGNATURE_NAME in signatures else next(iter(signatures))
@@ -84,9 +90,10 @@ class TFLiteRunner:
         self.outputs = self.runner.get_output_details()
         self.image_input = _pick(self.inputs, IMAGE_NAME, "input")
         self.image_output = _pick(self.outputs, STYLIZED_IMAGE_NAME, "output")
-        shape = list(self.inputs[self.image_input]["shape_signature"])
+        shape = [int(size) for size in self.inputs[self.image_input]["shape_signature"]]
         if len(shape) != 4 or shape[-1] != 3:
             raise ModelError(f"the TFLite model's image input is not an RGB image batch: {shape}")
+        _check_any_size(shape[1:3], "TFLite")
 
     @classmethod
     def from_file(cls, path: str, num_threads: int | None = None) -> TFLiteRunner:
@@ -105,7 +112,11 @@ class TFLiteRunner:
         if missing:
             raise ConfigError(f"the model needs the inputs {', '.join(sorted(missing))}")
         feed = {name: _quantize(np.asarray(inputs[name]), details) for name, details in self.inputs.items()}
-        results = self.runner(**feed)
+        try:
+            results = self.runner(**feed)
+        except (RuntimeError, ValueError) as error:  # LiteRT's errors for a model that cannot run these inputs.
+            shapes = ", ".join(f"{name} {list(np.shape(value))}" for name, value in feed.items())
+            raise ModelError(f"the TFLite model failed on {shapes}: {_first_line(error)}") from None
         return {name: _dequantize(results[name], details) for name, details in self.outputs.items()}
 
     def __call__(self, image: np.ndarray, **inputs: np.ndarray) -> np.ndarray:
@@ -117,9 +128,12 @@ class TFLiteRunner:
 
         Returns:
             float32 array of the same shape, in [0, 1].
+
+        Raises:
+            ModelError: the model fails, or gives another shape or non-finite values.
         """
         batch = _image_batch(image)
-        output = np.clip(self.run({**inputs, self.image_input: batch})[self.image_output], 0.0, 1.0)
+        output = _checked_output(self.run({**inputs, self.image_input: batch})[self.image_output], batch)
         return output if np.ndim(image) == 4 else output[0]
 
 
@@ -127,23 +141,56 @@ class KerasRunner:
     """Runs a Keras network with the runners' call interface (see the module docstring).
 
     Args:
-        model: A Keras model whose first input and output are RGB image batches.
+        model: A Keras model whose first input and output are RGB image batches of any size.
+
+    Raises:
+        ModelError: the model's image input has a fixed height or width.
     """
 
     def __init__(self, model):
         self.model = model
         self.input_names = [tensor.name for tensor in model.inputs]
+        _check_any_size(model.inputs[0].shape[1:3], "Keras")
 
     def __call__(self, image: np.ndarray, **inputs: np.ndarray) -> np.ndarray:
+        """Paints one image, as `TFLiteRunner.__call__`."""
         batch = _image_batch(image)
-        if inputs:
-            feed = {**inputs, self.input_names[0]: batch}
-            outputs = self.model(feed, training=False)
-        else:
-            outputs = self.model(batch, training=False)
+        try:
+            outputs = self.model({**inputs, self.input_names[0]: batch} if inputs else batch, training=False)
+        except Exception as error:  # TensorFlow and Keras raise many kinds for a model that cannot run.
+            raise ModelError(
+                f"the Keras model failed on a {batch.shape[2]}x{batch.shape[1]} image: {_first_line(error)}"
+            ) from None
         output = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
-        output = np.clip(np.asarray(output, np.float32), 0.0, 1.0)
+        output = _checked_output(np.asarray(output, np.float32), batch)
         return output if np.ndim(image) == 4 else output[0]
+
+
+def _check_any_size(height_width, kind: str) -> None:
+    """ModelError unless a model's image input takes any height and width (None or -1 in its shape)."""
+    fixed = [size for size in height_width if size is not None and size > 0]
+    if fixed:
+        raise ModelError(
+            f"the {kind} model takes images of a fixed size ({list(height_width)}); tf_style needs "
+            "one exported with any height and width"
+        )
+
+
+def _checked_output(output: np.ndarray, batch: np.ndarray) -> np.ndarray:
+    """The model's picture clipped to [0, 1], once it has the photo's shape and finite values (else ModelError)."""
+    if output.shape != batch.shape:
+        raise ModelError(
+            f"the model gave an output of shape {list(output.shape)} for an image of shape "
+            f"{list(batch.shape)}; it must give a picture of the photo's size"
+        )
+    if not np.isfinite(output).all():
+        raise ModelError("the model's output has NaN or infinite values (a broken or badly quantised model)")
+    return np.clip(output, 0.0, 1.0)
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return (lines[0] if lines else type(error).__name__)[:200]
 
 
 def _pick(details: dict, preferred: str, kind: str) -> str:

@@ -1,11 +1,11 @@
 """Painting large images in overlapping, feathered tiles: bounded memory, no seams.
 
-Images are float32 (H, W, 3) RGB in [0, 1].
+Images are (H, W, 3) RGB, float32 in [0, 1] or uint8 in 0-255.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -34,37 +34,62 @@ def _ramp(length: int, start: int, end: int, total: int, overlap: int) -> np.nda
     return weights
 
 
-def run_tiled(style_function: StyleFunction, image: np.ndarray, tile_size: int, overlap: int = 64) -> np.ndarray:
-    """Paints `image` in overlapping square tiles blended with linear (feathered) weights.
+def paint_bands(
+    style_function: StyleFunction, image: np.ndarray, tile_size: int | None, overlap: int = 64
+) -> Iterator[tuple[int, int, np.ndarray]]:
+    """Paints `image` in overlapping square tiles, giving finished rows as soon as no tile will touch them.
 
     Each pixel of an overlap is a weighted mean of the tiles covering it, the
-    weights falling linearly to zero towards each tile's inner edges, so there
-    is no seam and no grid.
+    weights falling linearly to zero towards each tile's inner edges, so there is
+    no seam and no grid. Only one row of tiles is held at a time, so memory
+    follows the tile size and the image's width, not its area.
 
     Args:
-        style_function: Paints one (h, w, 3) image.
-        image: float32 (H, W, 3) in [0, 1].
-        tile_size: Side of the tiles; an image within it runs whole.
+        style_function: Paints one (h, w, 3) float32 image in [0, 1].
+        image: (H, W, 3), float32 in [0, 1] or uint8 in 0-255 (read one tile at a time).
+        tile_size: Side of the tiles; None, or an image within it, runs whole.
         overlap: Pixels neighbouring tiles share.
 
-    Returns:
-        float32 (H, W, 3) in [0, 1].
+    Yields:
+        (top, bottom, painted): rows top to bottom - 1 of the picture, float32
+        (bottom - top, W, 3) in [0, 1], in order, covering the image once.
     """
+    height, width = image.shape[:2]
+    if tile_size is None or (height <= tile_size and width <= tile_size):
+        yield 0, height, style_function(as_float(image))
+        return
     if tile_size < 2 * overlap or overlap < 1:
         raise ConfigError(f"tile size {tile_size} must be at least twice the overlap {overlap} (>= 1)")
-    height, width = image.shape[:2]
-    if height <= tile_size and width <= tile_size:
-        return style_function(image)
-    total = np.zeros(image.shape, np.float32)
-    weight_sum = np.zeros((*image.shape[:2], 1), np.float32)
-    for top in tile_starts(height, tile_size, overlap):
+    tops, lefts = tile_starts(height, tile_size, overlap), tile_starts(width, tile_size, overlap)
+    first = 0  # The accumulators hold rows first, first + 1, ...
+    total = np.zeros((0, width, 3), np.float32)
+    weight_sum = np.zeros((0, width, 1), np.float32)
+    for index, top in enumerate(tops):
         bottom = min(top + tile_size, height)
-        for left in tile_starts(width, tile_size, overlap):
+        grow = bottom - first - total.shape[0]
+        if grow > 0:
+            total = np.concatenate([total, np.zeros((grow, width, 3), np.float32)])
+            weight_sum = np.concatenate([weight_sum, np.zeros((grow, width, 1), np.float32)])
+        for left in lefts:
             right = min(left + tile_size, width)
-            tile = style_function(image[top:bottom, left:right])
+            tile = style_function(as_float(image[top:bottom, left:right]))
             weights = np.outer(
                 _ramp(bottom - top, top, bottom, height, overlap), _ramp(right - left, left, right, width, overlap)
             )[..., None]
-            total[top:bottom, left:right] += tile * weights
-            weight_sum[top:bottom, left:right] += weights
-    return total / weight_sum
+            total[top - first : bottom - first, left:right] += tile * weights
+            weight_sum[top - first : bottom - first, left:right] += weights
+        done = (tops[index + 1] if index + 1 < len(tops) else height) - first
+        yield first, first + done, total[:done] / weight_sum[:done]
+        total, weight_sum, first = total[done:], weight_sum[done:], first + done
+
+
+def run_tiled(style_function: StyleFunction, image: np.ndarray, tile_size: int, overlap: int = 64) -> np.ndarray:
+    """The whole picture `paint_bands` gives, as one float32 (H, W, 3) array in [0, 1]."""
+    return np.concatenate([painted for _, _, painted in paint_bands(style_function, image, tile_size, overlap)])
+
+
+def as_float(image: np.ndarray) -> np.ndarray:
+    """An image as float32 in [0, 1]: uint8 0-255 scaled, floats as they are."""
+    if image.dtype == np.uint8:
+        return image.astype(np.float32) / 255.0
+    return np.asarray(image, np.float32)

@@ -22,12 +22,17 @@ def one_line(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
 
+# `write_atomically`'s temporary file is named ".tmp-" + 8 random characters + the file's name.
+_TEMPORARY_NAME_EXTRA = 13
+
+
 def check_writable(path: str | os.PathLike, overwrite: bool = False) -> None:
     """Raises OutputError unless `path` could be written now (checked before long work).
 
     Raises:
         OutputError: the folder is missing or not writable, `path` is a directory,
-            or `path` exists and `overwrite` is False.
+            its name (or the temporary name it is written under) is too long for
+            the file system, or `path` exists and `overwrite` is False.
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
@@ -37,18 +42,73 @@ def check_writable(path: str | os.PathLike, overwrite: bool = False) -> None:
         raise OutputError(f"output folder does not exist: {folder}")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputError(f"output folder is not writable: {folder}")
+    name_length = len(os.fsencode(os.path.basename(path)))
+    longest = _longest_name(folder) - _TEMPORARY_NAME_EXTRA
+    if name_length > longest:
+        raise OutputError(f"output file name is too long ({name_length} bytes; at most {longest} here): {path}")
     if os.path.exists(path) and not overwrite:
         raise OutputError(f"output file exists (pass --overwrite to replace it): {path}")
 
 
+def _longest_name(folder: str) -> int:
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):  # Not reported (Windows, some file systems): the common limit.
+        return 255
+
+
+def plan_outputs(outputs, overwrite: bool, inputs=()) -> None:
+    """Checks every file a command will write, before its work starts.
+
+    Each must be writable (`check_writable`), no two may be the same file, and
+    none may be one of the command's inputs, even with `overwrite`: the result
+    would replace what it was made from.
+
+    Args:
+        outputs: The paths to be written.
+        overwrite: Whether existing outputs may be replaced.
+        inputs: The paths the command reads.
+
+    Raises:
+        OutputError: the first problem found.
+    """
+    seen = {}
+    read = {_identity(path): os.fspath(path) for path in inputs if path}
+    for path in outputs:
+        path = os.fspath(path)
+        identity = _identity(path)
+        if identity in read:
+            raise OutputError(f"output would replace an input: {path} is {read[identity]}")
+        if identity in seen:
+            raise OutputError(f"two outputs would be the same file: {seen[identity]} and {path}")
+        seen[identity] = path
+        check_writable(path, overwrite)
+
+
+def _identity(path) -> str:
+    """What names one file: its real path (symbolic links and ./.. resolved)."""
+    return os.path.realpath(os.fspath(path))
+
+
+# Model files beyond this are refused before they are read: the project's networks are a few MB,
+# and a large file (or a small zip that would expand to one) would only cost memory.
+MAX_MODEL_BYTES = 512 * 2**20
+
+
 def check_model_file(path: str) -> None:
-    """Raises ModelError unless `path` is an existing, non-empty file."""
+    """Raises ModelError unless `path` is an existing, non-empty file of at most `MAX_MODEL_BYTES`."""
     if not os.path.exists(path):
         raise ModelError(f"model file not found: {path}")
     if os.path.isdir(path):
         raise ModelError(f"model path is a directory, not a file: {path}")
-    if os.path.getsize(path) == 0:
+    size = os.path.getsize(path)
+    if size == 0:
         raise ModelError(f"model file is empty: {path}")
+    if size > MAX_MODEL_BYTES:
+        raise ModelError(
+            f"model file is {size / 2**20:.0f} MiB, more than the {MAX_MODEL_BYTES // 2**20} MiB a "
+            f"style network may take: {path}"
+        )
 
 
 def make_folder(path: str | os.PathLike, flag: str) -> None:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+import zipfile
 
 import keras
 
 from tf_style.errors import ModelError, OutputError
-from tf_style.io.files import check_model_file, check_writable
+from tf_style.io.files import MAX_MODEL_BYTES, check_model_file, check_writable
 
 # Imported for their side effect: registering the project's layers and models with Keras.
 from tf_style.networks import layers as _layers  # noqa: F401
@@ -50,6 +51,7 @@ def load_keras_model(path: str) -> keras.Model:
             whose first input and output are RGB image batches.
     """
     check_model_file(path)
+    _check_archive(path)
     try:
         model = keras.saving.load_model(path, compile=False)
     except Exception as error:  # zipfile, h5py, json and Keras errors all mean "not a model we can load".
@@ -61,3 +63,23 @@ def load_keras_model(path: str) -> keras.Model:
     if channels != (3, 3):
         raise ModelError(f"not an image-to-image model (RGB in, RGB out): {path}")
     return model
+
+
+def _check_archive(path: str) -> None:
+    """ModelError unless `path` is a zip archive whose members, unpacked, stay within `MAX_MODEL_BYTES`.
+
+    A ``.keras`` file is a zip of the model's config and weights. The sizes its
+    directory declares bound what unpacking it can cost (a reader stops at the
+    declared size), so a small file that would expand to gigabytes is refused here,
+    before Keras unpacks it.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise ModelError(f"not a readable Keras model: {path} ({type(error).__name__})") from None
+    if unpacked > MAX_MODEL_BYTES:
+        raise ModelError(
+            f"{path} would unpack to {unpacked / 2**20:.0f} MiB, more than the "
+            f"{MAX_MODEL_BYTES // 2**20} MiB a style network may take"
+        )

@@ -33,7 +33,7 @@ import tensorflow as tf
 
 from tf_style import color
 from tf_style.backbones.feature_extractor import FeatureExtractor
-from tf_style.errors import ConfigError, ImageError
+from tf_style.errors import ConfigError
 from tf_style.io import images as images_lib
 from tf_style.optimization.config import StylizeConfig
 from tf_style.optimization.lbfgs import LBFGS
@@ -125,8 +125,8 @@ class ImageOptimization:
         self.config = config = config or StylizeConfig()
         if isinstance(style_images, np.ndarray) and style_images.ndim == 3:
             style_images = [style_images]
-        self.content_image = _check_image(content_image, "content image")
-        self.style_images = [_check_image(image, "style image") for image in style_images]
+        self.content_image = images_lib.check_image_array(content_image, "content image")
+        self.style_images = [images_lib.check_image_array(image, "style image") for image in style_images]
         if not self.style_images:
             raise ConfigError("at least one style image is needed")
         if config.style_blend is not None and len(config.style_blend) != len(self.style_images):
@@ -211,7 +211,7 @@ class ImageOptimization:
             return rng.uniform(0.0, 1.0, size=(*size, 3)).astype(np.float32)
         if init == "style":
             return images_lib.resize_image(self.style_images[0], size)
-        return images_lib.resize_image(images_lib.load_image(init), size)
+        return images_lib.resize_image(images_lib.load_image(init, max_size=max(size)), size)
 
     # Steps -------------------------------------------------------------------
 
@@ -432,21 +432,26 @@ def stylize(
     return optimization.result()
 
 
-def _check_image(image, role: str) -> np.ndarray:
-    array = np.asarray(image)
-    if array.ndim != 3 or array.shape[-1] != 3 or min(array.shape[:2]) < 1:
-        raise ImageError(f"{role} must be an (height, width, 3) RGB array, got shape {array.shape}")
-    return array.astype(np.float32, copy=False)
-
-
 def _scale_sizes(shape, max_size: int, scales: int, min_side: int) -> list:
-    """Output sizes coarse to fine; the finest fits `max_size`, each coarser one is half."""
+    """Output sizes coarse to fine; the finest fits `max_size`, each coarser one is half.
+
+    Raises:
+        ConfigError: the photo is so elongated that its shorter side would be under
+            `min_side` at `max_size` (enlarging it would break `max_size`).
+    """
     height, width = shape
     if max(height, width) > max_size:
         height, width = images_lib.fit_within((height, width), max_size)
-    if min(height, width) < min_side:  # Too small for the network: enlarge.
+    if min(height, width) < min_side:  # Too small for the network: enlarge, within max_size.
         grow = min_side / min(height, width)
         height, width = math.ceil(height * grow), math.ceil(width * grow)
+        if max(height, width) > max_size:
+            needed = math.ceil(max(shape) * min_side / min(shape))
+            raise ConfigError(
+                f"the photo is {shape[1]}x{shape[0]}: at max_size {max_size} its shorter side would "
+                f"be under the {min_side} pixels the network needs; use a max_size of at least "
+                f"{needed}"
+            )
     sizes = []
     for level in range(scales - 1, -1, -1):
         size = (round(height / 2**level), round(width / 2**level))

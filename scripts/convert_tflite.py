@@ -17,6 +17,8 @@ import sys
 
 from absl import flags
 
+from tf_style.inference.runners import MAX_THREADS
+
 _QUANTIZATIONS = ["float32", "float16", "dynamic_int8", "int8"]
 
 _MODEL = flags.DEFINE_string("model", None, "The trained network (.keras).")
@@ -34,13 +36,19 @@ _REPRESENTATIVE_IMAGES = flags.DEFINE_string(
     "Folder of your photos: calibrates int8 and checks parity (default: the built-in demo photo).",
 )
 _NUM_IMAGES = flags.DEFINE_integer("num_images", 16, "Photos to use from --representative_images.", lower_bound=1)
+# The largest side timed or used for parity: a 4096 x 4096 float32 image is 200 MB; larger is not a phone's.
+_LARGEST_SIZE = 4096
 _IMAGE_SIZE = flags.DEFINE_integer(
-    "image_size", 384, "Longer side of the calibration and parity photos.", lower_bound=8
+    "image_size", 384, "Longer side of the calibration and parity photos.", lower_bound=8, upper_bound=_LARGEST_SIZE
 )
 _LATENCY_SIZES = flags.DEFINE_list(
-    "latency_sizes", ["512", "1024"], "Square sizes at which to time the TFLite model (empty: skip)."
+    "latency_sizes",
+    ["512", "1024"],
+    f"Square sizes at which to time the TFLite model, each from 8 to {_LARGEST_SIZE} (empty: skip).",
 )
-_NUM_THREADS = flags.DEFINE_integer("num_threads", 2, "CPU threads for the latency measurement.", lower_bound=1)
+_NUM_THREADS = flags.DEFINE_integer(
+    "num_threads", 2, "CPU threads for the latency measurement.", lower_bound=1, upper_bound=MAX_THREADS
+)
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace existing output files.")
 
 
@@ -64,10 +72,10 @@ def _photos(folder: str | None, count: int, size: int) -> tuple[list, list[str]]
 
 
 def convert_main(argv: list[str]) -> int:
-    from tf_style.cli.common import check_no_arguments, versions
+    from tf_style.cli.common import check_no_arguments, say, versions
     from tf_style.errors import ConfigError
     from tf_style.export.parity import convert_and_check
-    from tf_style.io.files import check_writable, write_atomically, write_json
+    from tf_style.io.files import plan_outputs, write_atomically, write_json
     from tf_style.networks.saving import load_keras_model
 
     check_no_arguments(argv)
@@ -78,10 +86,13 @@ def convert_main(argv: list[str]) -> int:
     try:
         sizes = [int(value) for value in _LATENCY_SIZES.value]
     except ValueError:
-        raise ConfigError(f"--latency_sizes must be whole numbers: {','.join(_LATENCY_SIZES.value)}") from None
+        sizes = []
+    if len(sizes) != len(_LATENCY_SIZES.value) or not all(8 <= size <= _LARGEST_SIZE for size in sizes):
+        raise ConfigError(
+            f"--latency_sizes must be whole numbers from 8 to {_LARGEST_SIZE}: {','.join(_LATENCY_SIZES.value)}"
+        )
     report_path = os.path.splitext(_OUTPUT.value)[0] + ".json"
-    check_writable(_OUTPUT.value, _OVERWRITE.value)
-    check_writable(report_path, _OVERWRITE.value)
+    plan_outputs([_OUTPUT.value, report_path], _OVERWRITE.value, inputs=[_MODEL.value])
 
     model = load_keras_model(_MODEL.value)
     photos, photo_names = _photos(_REPRESENTATIVE_IMAGES.value, _NUM_IMAGES.value, _IMAGE_SIZE.value)
@@ -91,7 +102,7 @@ def convert_main(argv: list[str]) -> int:
     write_json(report_path, report, _OVERWRITE.value)
     parity = report["parity"]
     timing = ", ".join(f"{size} {ms:.0f} ms" for size, ms in report["latency_ms"].items())
-    print(
+    say(
         f"wrote {_OUTPUT.value} ({len(tflite_bytes) / 1024:.0f} KiB, {report['quantization']}; parity "
         f"{parity['min_psnr_db']:.1f} dB, max diff {parity['max_abs_diff']:.4f}"
         f"{'; ' + timing if timing else ''}) and {report_path}"

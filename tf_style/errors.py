@@ -23,3 +23,13 @@ class OutputError(StyleTransferError):
 
 class ModelError(StyleTransferError):
     """A model file is missing, corrupt, of the wrong kind, or converts badly."""
+
+
+def first_line(error: BaseException, limit: int = 200) -> str:
+    """An exception's message fit to quote in one of these errors' lines.
+
+    Its first line only (TensorFlow's messages go on for pages), at most `limit`
+    characters; the exception's type's name when it has no message.
+    """
+    lines = str(getattr(error, "message", None) or error).strip().splitlines()
+    return " ".join(lines[0].split())[:limit] if lines else type(error).__name__

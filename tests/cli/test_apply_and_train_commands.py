@@ -164,13 +164,34 @@ def test_train_writes_a_model_and_resumes(training_photos, tmp_path):
     assert np.asarray(model(make_photo(16, 24)[None])).shape == (1, 16, 24, 3)
 
     status, _, err = tf_style(*common, "--num_steps=3")
-    assert_one_line_error(status, err, "this run has finished (pass --overwrite")
+    assert_one_line_error(status, err, "this run has finished; to train it further, pass a larger --num_steps")
+    # --overwrite with the same step count: nothing to train, and nothing touched (the final losses stay).
+    before = (run_dir / "painting.json").read_bytes()
+    status, _, err = tf_style(*common, "--num_steps=2", "--overwrite")
+    assert_one_line_error(status, err, "is at step 2 already, nothing to train up to --num_steps=2")
+    assert (run_dir / "painting.json").read_bytes() == before
     status, _out, err = tf_style(*common, "--num_steps=3", "--overwrite")
     assert status == 0, err
     assert "resuming from step 2" in err
-    assert json.loads((run_dir / "painting.json").read_text())["steps"] == 3
+    manifest = json.loads((run_dir / "painting.json").read_text())
+    assert manifest["steps"] == 3 and manifest["final_losses"]["total_loss"] > 0
     status, _, err = tf_style(*common, "--num_steps=4", "--overwrite", "--style_weight=9")
-    assert_one_line_error(status, err, "--output_dir holds a run with other settings (style_weight)")
+    assert_one_line_error(status, err, "--output_dir holds a run with another style_weight")
+
+    # Another painting, or other photos, would not continue the same stream: refused.
+    other_painting = tmp_path / "other.png"
+    images.save_image(make_painting(40, 40, seed=5), str(other_painting))
+    status, _, err = tf_style(
+        *[a if not a.startswith("--style_image") else f"--style_image={other_painting}" for a in common],
+        "--num_steps=4",
+        "--overwrite",
+        "--style_name=painting",
+    )
+    assert_one_line_error(status, err, "--output_dir holds a run with another painting (--style_image)")
+    images.save_image(make_photo(40, 40, seed=7), str(folder / "new.png"))
+    status, _, err = tf_style(*common, "--num_steps=4", "--overwrite")
+    assert_one_line_error(status, err, "--output_dir holds a run with another photo folder (--train_images)")
+    (folder / "new.png").unlink()
 
     # A checkpoint of another network (as an older version of tf_style would have saved): refused.
     other = tf.train.Checkpoint(transform_net=build_transform_net(width=0.125, num_residual_blocks=1))

@@ -10,6 +10,7 @@ from tf_style.color import transfer_luminance
 from tf_style.errors import ConfigError, ModelError
 from tf_style.export import tflite
 from tf_style.inference import apply, registry, tiles
+from tf_style.inference.runners import KerasRunner
 from tf_style.networks import saving
 from tf_style.networks.johnson.transform_net import MODEL_SIZES, build_transform_net
 
@@ -106,3 +107,110 @@ def test_a_shipped_style_loads_by_its_name(variant):
     picture = paint(photo)
     assert picture.shape == (24, 32, 3) and picture.dtype == np.float32
     assert np.abs(picture - photo).mean() > 0.05  # It paints.
+
+
+# Large images and misbehaving models ------------------------------------------------------------
+
+
+def brighten_each_tile():
+    """A style function whose every call adds a little more, so tiles disagree and must be feathered."""
+    offsets = itertools.count()
+    return lambda tile: np.clip(tile + 0.01 * next(offsets), 0.0, 1.0)
+
+
+def test_rows_of_tiles_give_the_same_picture_as_the_whole_image_at_once():
+    photo = make_photo(300, 230)
+    bands = list(tiles.paint_bands(brighten_each_tile(), photo, tile_size=64, overlap=16))
+    assert bands[0][0] == 0 and bands[-1][1] == 300
+    assert all(end == start for (_, end, _), (start, _, _) in itertools.pairwise(bands))  # In order, no gap.
+    whole = tiles.run_tiled(brighten_each_tile(), photo, tile_size=64, overlap=16)
+    np.testing.assert_array_equal(np.concatenate([painted for _, _, painted in bands]), whole)
+
+
+def test_a_photo_of_bytes_gives_a_picture_of_bytes():
+    photo = (make_photo(90, 120) * 255 + 0.5).astype(np.uint8)
+    as_bytes = apply.apply_style(invert, photo, strength=0.6, preserve_colors="luminance", tile_size=48, overlap=8)
+    as_floats = apply.apply_style(
+        invert, photo / np.float32(255), strength=0.6, preserve_colors="luminance", tile_size=48, overlap=8
+    )
+    assert as_bytes.dtype == np.uint8 and as_bytes.shape == (90, 120, 3)
+    assert np.abs(as_bytes.astype(int) - (as_floats * 255 + 0.5).astype(np.uint8)).max() <= 1
+
+
+def test_memory_follows_a_row_of_tiles_not_the_image():
+    """A 4-megapixel photo in bytes: with 256-pixel tiles Python allocates a fraction of what it does whole."""
+    import tracemalloc
+
+    photo = np.zeros((2000, 2000, 3), np.uint8)
+    peaks = {}
+    for tile_size in (256, None):
+        tracemalloc.start()
+        try:
+            picture = apply.apply_style(invert, photo, preserve_colors="luminance", tile_size=tile_size, overlap=32)
+            peaks[tile_size] = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert picture.shape == photo.shape and picture.dtype == np.uint8
+        del picture
+    # In tiles: the picture (12 MB), a row of tiles and its colour work (256 x 2000 pixels, a few MB each).
+    assert peaks[256] < 80 * 2**20, f"{peaks[256] / 2**20:.0f} MB traced"
+    assert peaks[None] > 3 * peaks[256], peaks
+
+
+class _Runner:
+    """A stand-in for a loaded model that misbehaves in one way."""
+
+    def __init__(self, output):
+        self.output = output
+
+    def __call__(self, batch, training=False):
+        return self.output(batch)
+
+
+@pytest.mark.parametrize(
+    "output, message",
+    [
+        (lambda batch: np.full(batch.shape, np.nan, np.float32), "NaN or infinite values"),
+        (lambda batch: np.zeros((1, 16, 16, 3), np.float32), "output of shape \\[1, 16, 16, 3\\]"),
+    ],
+)
+def test_a_keras_model_that_misbehaves_is_a_model_error(output, message):
+    import keras
+
+    image = keras.Input((None, None, 3), name="image")
+    runner = KerasRunner(keras.Model(image, keras.layers.Identity()(image)))
+    runner.model = _Runner(output)  # The checks are the runner's, whatever the model computes.
+    with pytest.raises(ModelError, match=message):
+        runner(make_photo(24, 32))
+    with pytest.raises(ModelError, match=message):  # And apply_style lets them through as they are.
+        apply.apply_style(runner, make_photo(24, 32))
+
+
+def test_a_model_of_a_fixed_size_is_refused_when_loaded(tmp_path):
+    import keras
+    import tensorflow as tf
+
+    image = keras.Input((32, 32, 3), name="image")
+    fixed = keras.Model(image, keras.layers.Conv2D(3, 1, activation="sigmoid")(image))
+    # Converted as it is (the project's export would give it any size).
+    (tmp_path / "fixed.tflite").write_bytes(tf.lite.TFLiteConverter.from_keras_model(fixed).convert())
+    saving.save_keras_model(fixed, str(tmp_path / "fixed.keras"))
+    for name, kind in (("fixed.tflite", "TFLite"), ("fixed.keras", "Keras")):
+        with pytest.raises(ModelError, match=f"the {kind} model takes images of a fixed size"):
+            apply.load_style_model(str(tmp_path / name))
+
+
+def test_a_model_whose_output_is_nan_is_refused_when_loaded(tmp_path):
+    import keras
+
+    image = keras.Input((None, None, 3), name="image")
+    nan = keras.Model(image, keras.layers.Lambda(lambda x: x * float("nan"))(image))
+    (tmp_path / "nan.tflite").write_bytes(tflite.convert_to_tflite(nan, "float32"))
+    with pytest.raises(ModelError, match="nan.tflite: the model's output has NaN or infinite values"):
+        apply.load_style_model(str(tmp_path / "nan.tflite"))
+
+
+@pytest.mark.parametrize("num_threads", [0, 100_000])
+def test_thread_counts_out_of_range_are_refused(num_threads):
+    with pytest.raises(ConfigError, match="num_threads must be a whole number from 1 to 256"):
+        apply.load_style_model("starry_night", num_threads=num_threads)

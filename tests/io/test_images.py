@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tf_style import color
 from tf_style.errors import ImageError, OutputError
 from tf_style.io import files, images
 
@@ -158,41 +157,99 @@ def test_save_to_read_only_folder(tmp_path):
         images.save_image(np.zeros((4, 4, 3)), folder / "out.png")
 
 
-def test_transfer_luminance_keeps_content_chroma():
-    rng = np.random.default_rng(0)
-    content = rng.uniform(0.3, 0.7, (8, 8, 3)).astype(np.float32)
-    stylized = rng.uniform(0.3, 0.7, (8, 8, 3)).astype(np.float32)
-    result = color.transfer_luminance(stylized, content)
-    to_yiq = color._RGB_TO_YIQ.T
-    np.testing.assert_allclose((result @ to_yiq)[..., 0], (stylized @ to_yiq)[..., 0], atol=1e-5)
-    np.testing.assert_allclose((result @ to_yiq)[..., 1:], (content @ to_yiq)[..., 1:], atol=1e-5)
+# Admission: what every command checks before decoding -------------------------------------------
 
 
-def test_match_color_histogram_matches_mean_and_covariance():
-    rng = np.random.default_rng(1)
-    source = rng.uniform(0.4, 0.6, (32, 32, 3)).astype(np.float32)
-    mix = np.array([[1.0, 0.2, 0.0], [0.0, 0.6, 0.1], [0.1, 0.0, 0.3]])
-    reference = (0.3 + 0.5 * rng.uniform(0, 1, (40, 40, 3)) @ mix.T * 0.8).astype(np.float32)
-    matched = color.match_color_histogram(source, reference)
-    flat_m, flat_r = matched.reshape(-1, 3), reference.reshape(-1, 3)
-    np.testing.assert_allclose(flat_m.mean(0), flat_r.mean(0), atol=2e-3)
-    np.testing.assert_allclose(np.cov(flat_m, rowvar=False), np.cov(flat_r, rowvar=False), atol=2e-3)
+def test_the_header_is_read_before_the_pixels(tmp_path):
+    path = _save(tmp_path / "p.png", Image.fromarray(np.zeros((30, 40, 3), np.uint8)))
+    header = images.read_image_header(path)
+    assert (header.width, header.height, header.format, header.frames) == (40, 30, "PNG", 1)
 
 
-def test_color_statistics_of_a_large_image_come_from_a_grid_sample():
-    rng = np.random.default_rng(2)
-    # 1200 x 1000 = 1.2 megapixels: sampled every 3rd row and column (133,600 pixels).
-    rows = np.linspace(0.0, 1.0, 1200)[:, None, None]
-    columns = np.linspace(0.0, 1.0, 1000)[None, :, None]
-    image = np.clip(
-        np.concatenate([rows + 0 * columns, 0.5 * columns + 0 * rows, 0.3 * rows * columns], axis=-1)
-        + rng.normal(0.0, 0.05, (1200, 1000, 3)),
-        0.0,
-        1.0,
-    ).astype(np.float32)
-    assert color._grid_sample(image).shape == (400, 334, 3)
-    mean, covariance = color.color_statistics([image])
-    flat = image.reshape(-1, 3).astype(np.float64)
-    np.testing.assert_allclose(mean, flat.mean(0), atol=2e-3)
-    np.testing.assert_allclose(covariance, np.cov(flat, rowvar=False, bias=True), atol=2e-3)
-    np.testing.assert_array_equal(color._grid_sample(image[:512, :512]), image[:512, :512])  # Used whole.
+@pytest.mark.parametrize("size", [(10000, 3), (3, 10000), (1, 30)])
+def test_a_strip_is_refused_before_it_is_decoded(tmp_path, size):
+    path = _save(tmp_path / "strip.png", Image.new("RGB", size))
+    with pytest.raises(ImageError, match=f"image is {size[0]}x{size[1]}, more elongated than 20:1"):
+        images.load_image(path)
+    with pytest.raises(ImageError, match="more elongated than 20:1"):
+        images.read_image_header(path)
+
+
+def test_a_panorama_is_accepted(tmp_path):
+    path = _save(tmp_path / "wide.png", Image.new("RGB", (200, 10)))
+    assert images.load_image(path).shape == (10, 200, 3)
+
+
+def test_animated_images_give_their_first_frame(tmp_path):
+    frames = [Image.new("RGB", (12, 10), colour) for colour in ("red", "blue", "green")]
+    path = str(tmp_path / "anim.webp")
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, lossless=True)
+    assert images.read_image_header(path).frames == 3
+    np.testing.assert_allclose(images.load_image(path)[0, 0], [1.0, 0.0, 0.0], atol=0.01)
+
+
+@pytest.mark.parametrize("values, expected", [(0.25, 0.25), (200.0, 200 / 255), (30000.0, 30000 / 65535)])
+def test_a_32_bit_float_tiff_is_read_in_its_range(tmp_path, values, expected):
+    path = str(tmp_path / "float.tif")
+    Image.fromarray(np.full((6, 8), values, np.float32), "F").save(path)
+    loaded = images.load_image(path)
+    assert loaded.shape == (6, 8, 3)
+    np.testing.assert_allclose(loaded, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "values, message", [(np.nan, "NaN or infinite"), (-3.0, "outside the ranges"), (1e9, "outside the ranges")]
+)
+def test_a_float_tiff_out_of_any_picture_range_is_refused(tmp_path, values, message):
+    path = str(tmp_path / "float.tif")
+    Image.fromarray(np.full((6, 8), values, np.float32), "F").save(path)
+    with pytest.raises(ImageError, match=message):
+        images.load_image(path)
+
+
+def test_a_large_file_is_reduced_while_decoding(tmp_path):
+    """A 12-megapixel JPEG read at max_size 256 never becomes a 144 MB float array."""
+    import tracemalloc
+
+    y, x = np.mgrid[0:3000, 0:4000]
+    pixels = np.stack([x % 256, y % 256, (x + y) % 256], axis=-1).astype(np.uint8)
+    path = _save(tmp_path / "big.jpg", Image.fromarray(pixels), quality=80)
+    del pixels, x, y
+    tracemalloc.start()
+    try:
+        photo = images.load_image(path, max_size=256)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert photo.shape == (192, 256, 3)
+    assert peak < 20 * 2**20, f"{peak / 2**20:.0f} MB traced"
+
+
+def test_bytes_are_the_floats_rounded(tmp_path):
+    pixels = np.random.default_rng(1).integers(0, 256, (20, 30, 4), dtype=np.uint8)
+    for mode, array in (("RGBA", pixels), ("L", pixels[..., 0])):
+        path = _save(tmp_path / f"{mode}.png", Image.fromarray(array, mode))
+        as_bytes = images.load_image_uint8(path)
+        assert as_bytes.dtype == np.uint8 and as_bytes.shape == (20, 30, 3)
+        np.testing.assert_array_equal(as_bytes, images.to_uint8(images.load_image(path)))
+    sixteen = _save(tmp_path / "16.png", Image.fromarray(np.full((4, 5), 65535, np.uint16)))
+    np.testing.assert_array_equal(images.load_image_uint8(sixteen), 255)
+    assert images.load_image_uint8(str(tmp_path / "RGBA.png"), max_size=15).shape == (10, 15, 3)
+
+
+def test_arrays_are_admitted_as_files_are():
+    assert images.check_image_array(np.zeros((4, 60, 3)), "photo").dtype == np.float32
+    for array, message in (
+        (np.zeros((2, 60, 3)), "more elongated than 20:1"),
+        (np.zeros((4, 6)), "must be an \\(height, width, 3\\)"),
+        (np.full((4, 4, 3), np.inf), "NaN or infinite"),
+        (np.zeros((0, 5, 3)), "no pixels"),
+    ):
+        with pytest.raises(ImageError, match=message):
+            images.check_image_array(array, "photo")
+
+
+@pytest.mark.parametrize("name", ["out.gif2", "out", "out.json"])
+def test_an_unknown_output_extension_is_found_before_any_work(name):
+    with pytest.raises(OutputError, match="unknown image extension"):
+        images.check_image_output(name)

@@ -7,9 +7,10 @@ import textwrap
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from tf_style.backbones.feature_extractor import build_feature_extractor
-from tf_style.errors import ConfigError, ImageError, ModelError
+from tf_style.errors import ConfigError, ImageError, ModelError, OutputError
 from tf_style.io import images
 from tf_style.networks import saving
 from tf_style.training.config import TrainConfig
@@ -250,3 +251,92 @@ def test_mirrored_strategy_on_two_logical_cpus_matches_one_device(tmp_path):
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "mirrored ok" in completed.stdout
+
+
+# Photos and checkpoints that cannot be used ------------------------------------------------------
+
+
+def _animated_webp(path):
+    frames = [Image.new("RGB", (40, 32), colour) for colour in ("red", "blue")]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100)
+
+
+def test_photos_training_cannot_use_are_skipped_by_name(photo_folder):
+    _animated_webp(photo_folder / "a_first_animated.webp")  # Sorted first: it once hung the sample batch.
+    Image.new("RGB", (400, 1)).save(photo_folder / "strip.png")
+    Image.new("1", (10_000, 10_000)).save(photo_folder / "bomb.png")
+    with pytest.warns(UserWarning) as caught:
+        paths = list_training_images(str(photo_folder))
+    messages = sorted(str(warning.message) for warning in caught)
+    assert len(messages) == 3
+    assert "a_first_animated.webp: TensorFlow cannot decode it" in messages[0]
+    assert "bomb.png: image has 10000x10000 pixels, more than 89,478,485" in messages[1]
+    assert "strip.png: image is 400x1, more elongated than 20:1" in messages[2]
+    assert [os.path.basename(path) for path in paths] == ["small_gray.png"] + [f"photo{i}.jpg" for i in range(4)]
+
+
+def test_a_folder_of_only_unusable_photos_is_an_error_not_a_hang(tmp_path):
+    for index in range(2):
+        _animated_webp(tmp_path / f"{index}.webp")
+    with pytest.warns(UserWarning), pytest.raises(ImageError, match="no readable training images"):
+        list_training_images(str(tmp_path))
+
+
+def test_the_pipeline_stops_at_a_photo_it_cannot_decode_instead_of_skipping_it(tmp_path):
+    import tensorflow as tf
+
+    _animated_webp(tmp_path / "animated.webp")
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        next(iter(make_photo_dataset([str(tmp_path / "animated.webp")], 32, 1, seed=0)))
+
+
+def test_a_photo_removed_after_the_run_started_is_one_error(photo_folder, tmp_path):
+    paths = list_training_images(str(photo_folder))
+    training = _training(paths, tmp_path / "run", tiny_builder, num_steps=6)
+    os.remove(paths[1])
+    with pytest.raises(ImageError, match="a training photo could not be read at step [1-6] \\(was it changed or"):
+        for _ in training.run():
+            pass
+
+
+@pytest.fixture
+def finished_run(photo_folder, tmp_path):
+    paths = list_training_images(str(photo_folder))
+    run = tmp_path / "run"
+    for _ in _training(paths, run, tiny_builder, num_steps=2, checkpoint_every=1).run():
+        pass
+    return paths, run
+
+
+def test_a_damaged_checkpoint_is_one_error(finished_run):
+    paths, run = finished_run
+    data = run / "checkpoints" / "ckpt-2.data-00000-of-00001"
+    data.write_bytes(data.read_bytes()[:40])
+    with pytest.raises(ModelError, match="checkpoints/ckpt-2 is damaged .* move it away"):
+        _training(paths, run, tiny_builder, num_steps=4)
+
+
+@pytest.mark.parametrize("damage", ["garbled", "missing"])
+def test_a_damaged_checkpoint_index_is_one_error_not_a_restart(finished_run, damage):
+    paths, run = finished_run
+    index = run / "checkpoints" / "checkpoint"
+    if damage == "garbled":
+        index.write_text("%%% not a checkpoint index {{{")
+    else:
+        index.unlink()
+    with pytest.raises(ModelError, match="holds checkpoints, but its index .* is missing or damaged"):
+        _training(paths, run, tiny_builder, num_steps=4)
+
+
+def test_a_checkpoint_that_cannot_be_written_is_one_error(photo_folder, tmp_path, monkeypatch):
+    import tensorflow as tf
+
+    training = _training(list_training_images(str(photo_folder)), tmp_path / "run", tiny_builder, num_steps=2)
+
+    def full_disk(*args, **kwargs):
+        raise tf.errors.ResourceExhaustedError(None, None, "No space left on device")
+
+    monkeypatch.setattr(training.checkpoint_manager, "save", full_disk)
+    with pytest.raises(OutputError, match="cannot write a checkpoint to .*checkpoints \\(No space left on device\\)"):
+        for _ in training.run():
+            pass

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from absl import app, flags
 from absl import logging as absl_logging
 
-from tf_style.errors import ConfigError, StyleTransferError
+from tf_style.errors import ConfigError, StyleTransferError, first_line
 
 HELP_ARGUMENTS = ("-h", "--help", "-help", "--helpshort", "-?")
 QUOTES = "'\""  # Around absl's string defaults.
@@ -43,7 +43,7 @@ def requested_verbosity(argv: Sequence[str]) -> int | None:
 
 @contextlib.contextmanager
 def native_stderr_silenced():
-    """Catches what native code writes to the process's stderr (fd 2) meanwhile; replays it on an error.
+    """Catches what native code writes to the process's stderr (fd 2) meanwhile; replays it on an unforeseen error.
 
     TensorFlow and LiteRT log from C++ (oneDNN, CUDA drivers, cuInit, the XNNPACK
     delegate) where no Python setting reaches.
@@ -54,7 +54,9 @@ def native_stderr_silenced():
         os.dup2(caught.fileno(), 2)
         try:
             yield
-        except Exception:  # Not Ctrl-C: the chatter would only hide the message that follows.
+        except StyleTransferError:  # Its one line says what went wrong; the chatter would only bury it.
+            raise
+        except Exception:  # Something unforeseen: what native code said may explain it.
             os.dup2(saved, 2)
             caught.seek(0)
             sys.stderr.write(caught.read().decode(errors="replace"))
@@ -142,7 +144,8 @@ def run_command(program: str, module, main: Callable[[list[str]], None], argv: l
 def exit_with_status(
     program: str, command_main: Callable[[list[str]], int], argv: list[str], interrupted_message: str
 ) -> None:
-    """Runs `command_main`; bad input becomes one line on stderr and exit 1, Ctrl-C exit 130."""
+    """Runs `command_main`; bad input, and running out of memory or of what the system allows, become one
+    line on stderr and exit 1; Ctrl-C exits 130."""
     try:
         status = command_main(argv)
     except StyleTransferError as error:
@@ -151,6 +154,12 @@ def exit_with_status(
     except KeyboardInterrupt:
         print(f"{program}: {interrupted_message}", file=sys.stderr)
         status = 130
+    except MemoryError:
+        print(f"{program}: error: out of memory; try smaller images (--max_size, --tile_size)", file=sys.stderr)
+        status = 1
+    except OSError as error:  # The system refused something not foreseen above (a device, a permission).
+        print(f"{program}: error: {first_line(error)}", file=sys.stderr)
+        status = 1
     sys.exit(status)
 
 

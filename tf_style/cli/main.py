@@ -34,13 +34,12 @@ def run(argv: list[str] | None = None) -> None:
         sys.exit(2)
     from tf_style.cli.common import quiet_tensorflow_startup
 
-    try:
+    try:  # Ctrl-C while TensorFlow loads or flags are read (the command handles it once it runs).
         quiet_tensorflow_startup(argv)
-        module = importlib.import_module(COMMANDS[command][0])
+        importlib.import_module(COMMANDS[command][0]).run([f"tf-style {command}", *argv[2:]])
     except KeyboardInterrupt:
         print(f"tf-style {command}: interrupted while starting; nothing written", file=sys.stderr)
         sys.exit(130)
-    module.run([f"tf-style {command}", *argv[2:]])
 
 
 if __name__ == "__main__":

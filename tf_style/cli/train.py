@@ -25,7 +25,7 @@ from tf_style.cli.common import check_no_arguments, exit_with_status, run_comman
 from tf_style.cli.loss_flags import define_loss_flags, loss_config_fields
 from tf_style.errors import ConfigError, OutputError
 from tf_style.inference.registry import resolve_model_path
-from tf_style.io.files import check_writable, file_digest, make_folder, write_json
+from tf_style.io.files import file_digest, make_folder, plan_outputs, write_json
 from tf_style.networks.johnson.transform_net import MODEL_SIZES
 from tf_style.training.config import TrainConfig
 
@@ -79,6 +79,9 @@ _DEVICES = flags.DEFINE_list(
 
 # Settings that may change between an interrupted run and its resumption.
 _RESUMABLE_CHANGES = ("num_steps", "checkpoint_every", "log_every", "sample_every")
+# What else a resumed run must find again, with the words for it: the photo stream and the targets
+# follow from them.
+_IDENTITY = {"style_image_sha256": "painting (--style_image)", "train_images_digest": "photo folder (--train_images)"}
 
 
 def config_from_flags() -> TrainConfig:
@@ -99,8 +102,14 @@ def config_from_flags() -> TrainConfig:
     )
 
 
-def check_resumable(config_path: str, config: TrainConfig) -> None:
-    """Raises ConfigError when `config_path` records a run with other settings."""
+def check_resumable(config_path: str, record: dict) -> None:
+    """Raises ConfigError when `config_path` records a run with other settings, painting or photos.
+
+    Args:
+        config_path: The run's ``train_config.json``.
+        record: What this run would record there: the config's fields and the
+            `_IDENTITY` keys (the painting's SHA-256, the photo list's digest).
+    """
     if not os.path.exists(config_path):
         return
     try:
@@ -108,16 +117,20 @@ def check_resumable(config_path: str, config: TrainConfig) -> None:
             recorded = json.load(file)
     except (OSError, ValueError) as error:
         raise ConfigError(f"cannot read {config_path} ({type(error).__name__}); use a new --output_dir") from None
-    current = config.to_dict()
+    if not isinstance(recorded, dict):
+        raise ConfigError(f"{config_path} is not a run's settings; use a new --output_dir")
     changed = sorted(
         key
-        for key in set(recorded) | set(current)
-        if key not in _RESUMABLE_CHANGES and recorded.get(key) != current.get(key)
+        for key in set(recorded) | set(record)
+        if key not in _RESUMABLE_CHANGES
+        and not (key in _IDENTITY and key not in recorded)  # Runs of earlier versions did not record these.
+        and recorded.get(key) != record.get(key)
     )
     if changed:
+        what = ", ".join(_IDENTITY.get(key, key) for key in changed)
         raise ConfigError(
-            f"--output_dir holds a run with other settings ({', '.join(changed)}); "
-            "use a new --output_dir or the same flags to resume"
+            f"--output_dir holds a run with another {what}; use a new --output_dir, or the same painting, "
+            "photos and flags to resume"
         )
 
 
@@ -146,7 +159,7 @@ def train_main(argv: list[str]) -> int:
 
     from tf_style.io import images
     from tf_style.networks.saving import save_keras_model
-    from tf_style.training.data import list_training_images
+    from tf_style.training.data import list_training_images, photo_list_digest
     from tf_style.training.fast_style import FastStyleTraining
 
     config = config_from_flags()
@@ -157,7 +170,8 @@ def train_main(argv: list[str]) -> int:
     manifest_path = os.path.join(output_dir, f"{style_name}.json")
     config_path = os.path.join(output_dir, "train_config.json")
 
-    style_image = images.load_image(_STYLE_IMAGE.value)
+    # The painting at the size training uses it (memory follows --crop_size, not the file).
+    style_image = images.load_image(_STYLE_IMAGE.value, max_size=max(64, round(config.style_scale * config.crop_size)))
     with warnings.catch_warnings(record=True) as skipped:
         warnings.simplefilter("always")
         image_paths = list_training_images(_TRAIN_IMAGES.value)
@@ -165,24 +179,34 @@ def train_main(argv: list[str]) -> int:
         print(f"tf-style train: warning: {warning.message}", file=sys.stderr)
     if os.path.exists(output_dir) and not os.path.isdir(output_dir):
         raise OutputError(f"--output_dir is a file, not a folder: {output_dir}")
-    for path in (model_path, manifest_path):
-        if os.path.exists(path) and not _OVERWRITE.value:
-            raise OutputError(
-                f"{path} exists: this run has finished (pass --overwrite to train again "
-                "or extend it with a larger --num_steps)"
-            )
-    check_resumable(config_path, config)
+    finished = [path for path in (model_path, manifest_path) if os.path.exists(path)]
+    if finished and not _OVERWRITE.value:
+        raise OutputError(
+            f"{finished[0]} exists: this run has finished; to train it further, pass a larger --num_steps "
+            "with --overwrite; to train again, use a new --output_dir"
+        )
+    record = {
+        **config.to_dict(),
+        "style_image_sha256": file_digest(_STYLE_IMAGE.value),
+        "train_images_digest": photo_list_digest(image_paths, _TRAIN_IMAGES.value),
+    }
+    check_resumable(config_path, record)
     # The file may change later (a fine-tuned style replacing its starting point): record what was read.
     init_model_sha256 = None
     if config.init_model and os.path.isfile(config.init_model):
         init_model_sha256 = file_digest(config.init_model)
     # Builds the networks and checks the layers before anything is written.
     training = FastStyleTraining(style_image, image_paths, config, output_dir, strategy=strategy)
-    make_folder(output_dir, "--output_dir")  # With its parents: runs/painting works in a fresh folder.
-    check_writable(model_path, overwrite=True)
-    if not os.path.exists(config_path):
-        write_json(config_path, config.to_dict(), overwrite=False)
     start_step = training.resumed_step
+    if finished and start_step >= config.num_steps:
+        raise ConfigError(
+            f"the run in {output_dir} is at step {start_step} already, nothing to train up to --num_steps="
+            f"{config.num_steps}; pass a larger --num_steps to train it further"
+        )
+    make_folder(output_dir, "--output_dir")  # With its parents: runs/painting works in a fresh folder.
+    plan_outputs([model_path, manifest_path, config_path], overwrite=True)
+    if not os.path.exists(config_path):
+        write_json(config_path, record, overwrite=False)
     if start_step:
         print(f"tf-style train: resuming from step {start_step} in {output_dir}", file=sys.stderr)
     began = time.perf_counter()
@@ -233,11 +257,13 @@ def train_main(argv: list[str]) -> int:
         return 130
     except FloatingPointError as error:
         bar.close()
-        print(
-            f"tf-style train: error: {error}; the last checkpoint is kept in {output_dir}/checkpoints "
-            "(try a smaller --learning_rate)",
-            file=sys.stderr,
+        latest = training.latest_checkpoint
+        kept = (
+            f"the last checkpoint, {latest}, is kept"
+            if latest
+            else f"no checkpoint was saved before it (the first comes at step {config.checkpoint_every})"
         )
+        print(f"tf-style train: error: {error}; {kept} (try a smaller --learning_rate)", file=sys.stderr)
         return 1
     finally:
         signal.signal(signal.SIGINT, previous_handler)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from tf_style.errors import ConfigError, ModelError
+from tf_style.errors import ConfigError, ModelError, first_line
 from tf_style.io.files import check_model_file
 from tf_style.networks.signatures import IMAGE_NAME, IMAGE_TO_IMAGE, MIN_IMAGE_SIZE, STYLIZED_IMAGE_NAME
 
@@ -81,7 +81,7 @@ class TFLiteRunner:
             self.interpreter = interpreter_class(model_content=bytes(model_content), num_threads=num_threads)
             signatures = self.interpreter.get_signature_list()
         except (ValueError, RuntimeError) as error:
-            raise ModelError(f"not a TFLite model ({_first_line(error)})") from None
+            raise ModelError(f"not a TFLite model ({first_line(error)})") from None
         if not signatures:
             raise ModelError("the TFLite model has no signature")
         self.signature_name = SIGNATURE_NAME if SIGNATURE_NAME in signatures else next(iter(signatures))
@@ -116,7 +116,7 @@ class TFLiteRunner:
             results = self.runner(**feed)
         except (RuntimeError, ValueError) as error:  # LiteRT's errors for a model that cannot run these inputs.
             shapes = ", ".join(f"{name} {list(np.shape(value))}" for name, value in feed.items())
-            raise ModelError(f"the TFLite model failed on {shapes}: {_first_line(error)}") from None
+            raise ModelError(f"the TFLite model failed on {shapes}: {first_line(error)}") from None
         return {name: _dequantize(results[name], details) for name, details in self.outputs.items()}
 
     def __call__(self, image: np.ndarray, **inputs: np.ndarray) -> np.ndarray:
@@ -159,7 +159,7 @@ class KerasRunner:
             outputs = self.model({**inputs, self.input_names[0]: batch} if inputs else batch, training=False)
         except Exception as error:  # TensorFlow and Keras raise many kinds for a model that cannot run.
             raise ModelError(
-                f"the Keras model failed on a {batch.shape[2]}x{batch.shape[1]} image: {_first_line(error)}"
+                f"the Keras model failed on a {batch.shape[2]}x{batch.shape[1]} image: {first_line(error)}"
             ) from None
         output = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
         output = _checked_output(np.asarray(output, np.float32), batch)
@@ -186,11 +186,6 @@ def _checked_output(output: np.ndarray, batch: np.ndarray) -> np.ndarray:
     if not np.isfinite(output).all():
         raise ModelError("the model's output has NaN or infinite values (a broken or badly quantised model)")
     return np.clip(output, 0.0, 1.0)
-
-
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return (lines[0] if lines else type(error).__name__)[:200]
 
 
 def _pick(details: dict, preferred: str, kind: str) -> str:

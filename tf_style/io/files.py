@@ -14,13 +14,7 @@ import tempfile
 from collections.abc import Callable
 from typing import BinaryIO
 
-from tf_style.errors import ModelError, OutputError
-
-
-def one_line(error: BaseException) -> str:
-    """An exception's message on one line (its type's name when it has none)."""
-    return " ".join(str(error).split()) or type(error).__name__
-
+from tf_style.errors import ModelError, OutputError, first_line
 
 # `write_atomically`'s temporary file is named ".tmp-" + 8 random characters + the file's name.
 _TEMPORARY_NAME_EXTRA = 13
@@ -127,7 +121,7 @@ def make_folder(path: str | os.PathLike, flag: str) -> None:
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as error:
-        raise OutputError(f"cannot create {flag} {path}: {error.strerror or one_line(error)}") from None
+        raise OutputError(f"cannot create {flag} {path}: {error.strerror or first_line(error)}") from None
 
 
 def write_atomically(path: str | os.PathLike, write: Callable[[BinaryIO], None], overwrite: bool = False) -> None:
@@ -149,7 +143,7 @@ def write_atomically(path: str | os.PathLike, write: Callable[[BinaryIO], None],
             raise OutputError(f"output file exists (pass --overwrite to replace it): {path}")
         os.replace(temporary, path)
     except OSError as error:
-        raise OutputError(f"cannot write {path}: {one_line(error)}") from None
+        raise OutputError(f"cannot write {path}: {first_line(error)}") from None
     finally:
         if temporary is not None and os.path.exists(temporary):
             os.remove(temporary)

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from tf_style.errors import ImageError, OutputError
-from tf_style.io.files import one_line, write_atomically
+from tf_style.errors import ImageError, OutputError, first_line
+from tf_style.io.files import write_atomically
 
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I")
 _SAVE_FORMATS = {
@@ -75,13 +75,16 @@ def read_image_header(path: str | os.PathLike) -> ImageHeader:
     if os.path.getsize(path) == 0:
         raise ImageError(f"image file is empty: {path}")
     try:
-        with _pillow_guard(path), Image.open(path) as image:
-            header = ImageHeader(image.width, image.height, image.format or "", getattr(image, "n_frames", 1))
+        with _pillow_guard(path), warnings.catch_warnings():
+            # Up to twice its limit Pillow only warns; the size check below then says how large the image is.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                header = ImageHeader(image.width, image.height, image.format or "", getattr(image, "n_frames", 1))
     except UnidentifiedImageError:
         raise ImageError(f"not an image file (or a format Pillow cannot read): {path}") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageError(
-            f"cannot read image ({one_line(error)}), the file may be truncated or corrupt: {path}"
+            f"cannot read image ({first_line(error)}), the file may be truncated or corrupt: {path}"
         ) from None
     check_image_size(header.height, header.width, path)
     return header
@@ -201,7 +204,7 @@ def _decode(path: str | os.PathLike, max_size: int | None) -> Image.Image:
             return ImageOps.exif_transpose(image)
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageError(
-            f"cannot decode image ({one_line(error)}), the file may be truncated or corrupt: {path}"
+            f"cannot decode image ({first_line(error)}), the file may be truncated or corrupt: {path}"
         ) from None
 
 

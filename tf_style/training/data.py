@@ -5,31 +5,32 @@ Images: float32 RGB in [0, 1], NHWC.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import warnings
 from collections.abc import Sequence
 
 import tensorflow as tf
 
-from tf_style.errors import ImageError
+from tf_style.errors import ImageError, first_line
+from tf_style.io.images import read_image_header
 
 # What tf.io.decode_image reads.
 PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 
 
 def list_training_images(folder: str) -> list[str]:
-    """The image files in `folder` and its subfolders that can be opened, sorted.
+    """The image files in `folder` and its subfolders that training can use, sorted.
 
-    Files that are not images, are empty, or are cut short anywhere are skipped
-    with a warning, not an error: each file is decoded once, at reduced size
-    where the format allows (JPEG), so a file the training pipeline could not
-    decode never reaches it (a folder of nothing else would starve it).
+    Each file is admitted as every command admits images (its header read first:
+    the pixel budget and the aspect ratio of `tf_style.io.images.read_image_header`),
+    then decoded once with the decoder the training pipeline uses (`decode_photo`),
+    so no file the pipeline cannot read reaches it. Files that fail are skipped
+    with a warning naming them.
 
     Raises:
         ImageError: the folder is missing or holds no usable image.
     """
-    from PIL import Image
-
     if not os.path.isdir(folder):
         raise ImageError(f"training image folder not found: {folder}")
     candidates = sorted(
@@ -41,15 +42,29 @@ def list_training_images(folder: str) -> list[str]:
     usable = []
     for path in candidates:
         try:
-            with Image.open(path) as image:
-                image.draft("RGB", (64, 64))  # JPEG: decode at 1/8 size; still reads every byte.
-                image.load()
+            read_image_header(path)
+            decode_photo(tf.io.read_file(path))
             usable.append(path)
-        except Exception as error:  # Pillow raises many kinds; any of them means "skip it".
-            warnings.warn(f"skipping {path}: not a readable image ({type(error).__name__})", stacklevel=2)
+        except ImageError as error:
+            warnings.warn(f"skipping {path}: {str(error).removesuffix(f': {path}')}", stacklevel=2)
+        except tf.errors.OpError as error:
+            warnings.warn(f"skipping {path}: TensorFlow cannot decode it ({first_line(error)})", stacklevel=2)
     if not usable:
         raise ImageError(f"no readable training images (.jpg, .png, ...) in {folder}")
     return usable
+
+
+def photo_list_digest(paths: Sequence[str], folder: str) -> str:
+    """SHA-256 of the photos' paths relative to `folder` and their sizes: what a resumed run must find again."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(f"{os.path.relpath(path, folder)}\0{os.path.getsize(path)}\n".encode())
+    return digest.hexdigest()
+
+
+def decode_photo(contents: tf.Tensor) -> tf.Tensor:
+    """A photo file's bytes as uint8 (H, W, 3): the training pipeline's decoder (first frame of animations)."""
+    return tf.io.decode_image(contents, channels=3, expand_animations=False)
 
 
 def make_photo_dataset(
@@ -60,8 +75,7 @@ def make_photo_dataset(
     The stream is a deterministic function of `seed`: photos are shuffled once
     per pass and crop positions and flips are drawn with stateless random ops
     keyed by the photo's position in the stream, so starting at `start_index`
-    (photos already used) continues it exactly. Photos whose data cannot be
-    decoded are dropped.
+    (photos already used) continues it exactly.
 
     Args:
         paths: Image files.
@@ -78,7 +92,7 @@ def make_photo_dataset(
     stream = files.enumerate().skip(start_index)  # Skipping file names costs nothing.
 
     def load_crop(index, path):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+        image = decode_photo(tf.io.read_file(path))
         image = tf.image.convert_image_dtype(image, tf.float32)
         shape = tf.cast(tf.shape(image)[:2], tf.float32)
         scale = crop_size / tf.reduce_min(shape)
@@ -91,5 +105,7 @@ def make_photo_dataset(
 
     options = tf.data.Options()
     options.deterministic = True
-    crops = stream.map(load_crop, num_parallel_calls=tf.data.AUTOTUNE).ignore_errors()
+    # No ignore_errors(): a photo that cannot be read is an error (the trainer names it), not a silent
+    # gap that would shift the stream and break exact resumption.
+    crops = stream.map(load_crop, num_parallel_calls=tf.data.AUTOTUNE)
     return crops.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE).with_options(options)

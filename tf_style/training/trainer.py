@@ -27,8 +27,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tf_style.errors import ConfigError, ModelError
-from tf_style.training.checkpoints import network_fits_checkpoint
+from tf_style.errors import ConfigError, ImageError, ModelError, OutputError, first_line
+from tf_style.training.checkpoints import check_readable, latest_checkpoint, network_fits_checkpoint
 from tf_style.training.data import make_photo_dataset
 
 
@@ -104,11 +104,10 @@ class Trainer:
         self.checkpoint = tf.train.Checkpoint(
             step=self.step, optimizer=self.optimizer, **{self.checkpoint_key: self.network}
         )
-        self.checkpoint_manager = tf.train.CheckpointManager(
-            self.checkpoint, os.path.join(output_dir, "checkpoints"), max_to_keep=3
-        )
-        latest = self.checkpoint_manager.latest_checkpoint
+        checkpoint_dir = os.path.join(output_dir, "checkpoints")
+        latest = latest_checkpoint(checkpoint_dir)
         if latest:
+            check_readable(latest)
             if not network_fits_checkpoint(self.network, latest, self.checkpoint_key):
                 raise ModelError(
                     f"the checkpoint {latest} does not fit this network (saved by other settings or "
@@ -117,6 +116,7 @@ class Trainer:
             self.checkpoint.restore(latest).assert_existing_objects_matched()
         else:
             self.start_from_scratch()
+        self.checkpoint_manager = tf.train.CheckpointManager(self.checkpoint, checkpoint_dir, max_to_keep=3)
         self._train_step = None
 
     # What a network family provides ---------------------------------------------------
@@ -174,8 +174,22 @@ class Trainer:
         return train_step
 
     def save_checkpoint(self) -> str:
-        """Writes a checkpoint of the current step; returns its path prefix."""
-        return self.checkpoint_manager.save(checkpoint_number=int(self.step.numpy()))
+        """Writes a checkpoint of the current step; returns its path prefix.
+
+        Raises:
+            OutputError: it cannot be written (a full disk, a folder made read-only).
+        """
+        try:
+            return self.checkpoint_manager.save(checkpoint_number=int(self.step.numpy()))
+        except (tf.errors.OpError, OSError) as error:
+            raise OutputError(
+                f"cannot write a checkpoint to {self.checkpoint_manager.directory} ({first_line(error)})"
+            ) from None
+
+    @property
+    def latest_checkpoint(self) -> str | None:
+        """The path prefix of the newest checkpoint written or restored, if any."""
+        return self.checkpoint_manager.latest_checkpoint
 
     def run(self) -> Iterator[TrainProgress]:
         """Trains from the current step to ``num_steps``, yielding after every step.
@@ -202,7 +216,13 @@ class Trainer:
         try:
             for step in range(start + 1, config.num_steps + 1):
                 began = time.perf_counter()
-                named_losses = {name: float(value) for name, value in self._train_step(iterator).items()}
+                try:
+                    named_losses = {name: float(value) for name, value in self._train_step(iterator).items()}
+                except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as error:
+                    raise ImageError(
+                        f"a training photo could not be read at step {step} (was it changed or "
+                        f"removed after the run started?): {first_line(error)}"
+                    ) from None
                 elapsed = time.perf_counter() - began
                 if not all(math.isfinite(value) for value in named_losses.values()):
                     raise FloatingPointError(f"the loss became NaN or infinite at step {step}")

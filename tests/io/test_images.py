@@ -74,6 +74,36 @@ def test_exif_rotated_photo_comes_out_upright(tmp_path):
     loaded = images.load_image(path)
     assert loaded.shape == (40, 20, 3)  # Portrait, as a viewer shows it.
     assert loaded[:20].mean() > 0.9 and loaded[20:].mean() < 0.1  # White on top after rotation.
+    as_bytes = images.load_image_uint8(path)
+    assert as_bytes.shape == (40, 20, 3) and as_bytes[:20].mean() > 230 and as_bytes[20:].mean() < 25
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_when_reduced_while_decoding(tmp_path, orientation):
+    """A large rotated JPEG read far below its size: reduced, then upright, as Pillow itself shows it."""
+    from PIL import ImageOps
+
+    y, x = np.mgrid[0:400, 0:1200]
+    pixels = np.stack([x * 255 // 1200, y * 255 // 400, np.zeros_like(x)], -1).astype(np.uint8)
+    image = Image.fromarray(pixels)
+    exif = image.getexif()
+    exif[0x0112] = orientation
+    path = _save(tmp_path / "r.jpg", image, exif=exif, quality=95)
+    with Image.open(path) as original:
+        expected = np.asarray(ImageOps.exif_transpose(original).convert("RGB"), np.float32) / 255
+    loaded = images.load_image(path, max_size=100)
+    assert loaded.shape[:2] == images.fit_within(expected.shape[:2], 100)
+    # The gradients point the same way: the mean colour of each quarter agrees.
+    np.testing.assert_allclose(_quarter_means(loaded), _quarter_means(expected), atol=0.03)
+
+
+def _quarter_means(image):
+    half_height, half_width = image.shape[0] // 2, image.shape[1] // 2
+    return [
+        image[i * half_height : (i + 1) * half_height, j * half_width : (j + 1) * half_width].mean(axis=(0, 1))
+        for i in (0, 1)
+        for j in (0, 1)
+    ]
 
 
 def test_max_size_shrinks_but_never_enlarges(tmp_path):

@@ -21,6 +21,7 @@ from absl import flags
 from tf_style.cli.common import (
     check_no_arguments,
     exit_with_status,
+    load_tensorflow_quietly,
     native_stderr_silenced,
     run_command,
     say,
@@ -112,7 +113,7 @@ def apply_main(argv: list[str]) -> int:
     if not _MODEL.value:
         raise ConfigError("--model is required (a .keras/.tflite file or a shipped style's name)")
     from tf_style import demo
-    from tf_style.inference import apply
+    from tf_style.inference import apply, registry
     from tf_style.io import files, images
 
     if _CONTENT_IMAGE.value is None:
@@ -124,6 +125,10 @@ def apply_main(argv: list[str]) -> int:
     tile_size = _TILE_SIZE.value or None
     if tile_size is not None and tile_size < 2 * _TILE_OVERLAP.value:
         raise ConfigError(f"--tile_size must be at least twice --tile_overlap ({2 * _TILE_OVERLAP.value})")
+    if _MAX_SIZE.value is not None or not registry.resolve_model_path(_MODEL.value, _MODEL_VARIANT.value).endswith(
+        ".tflite"
+    ):
+        load_tensorflow_quietly()  # Keras files, and resizing, need TensorFlow; TFLite files do not.
     # Loading checks the model on a small picture; LiteRT announces its XNNPACK delegate then: quietly.
     with contextlib.nullcontext() if wants_native_logs() else native_stderr_silenced():
         style_function = apply.load_style_model(

@@ -76,22 +76,29 @@ def wants_native_logs() -> bool:
     return "TF_CPP_MIN_LOG_LEVEL" in os.environ or (flags.FLAGS.is_parsed() and flags.FLAGS["verbosity"].present)
 
 
-def quiet_tensorflow_startup(argv: Sequence[str]) -> None:
-    """Imports TensorFlow without its C++ start-up chatter, unless the user asked for logs.
+def quiet_tensorflow_startup(argv: Sequence[str], load: bool = True) -> None:
+    """Prepares TensorFlow's logging, and loads it now unless `load` is False.
 
     TensorFlow logs a few lines from C++ while it loads (oneDNN, CUDA drivers,
     cuInit) before anything can set its log level, so they are caught during the
     import (`native_stderr_silenced`); ``TF_CPP_MIN_LOG_LEVEL=3`` quiets what
     follows. With ``--verbosity`` in `argv` (or ``TF_CPP_MIN_LOG_LEVEL`` set by
-    the user) nothing is hidden.
+    the user) nothing is hidden. A command that may not need TensorFlow at all
+    (`tf-style apply` with a TFLite file) passes ``load=False`` and calls
+    `load_tensorflow_quietly` when it does.
     """
     global _native_logs_wanted
     _native_logs_wanted = "TF_CPP_MIN_LOG_LEVEL" in os.environ or requested_verbosity(argv) is not None
-    if _native_logs_wanted:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if _native_logs_wanted else "3")
+    if load:
+        load_tensorflow_quietly()
+
+
+def load_tensorflow_quietly() -> None:
+    """Imports TensorFlow (once), its C++ start-up lines caught unless the user asked for logs."""
+    if "tensorflow" in sys.modules:
         return
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    with native_stderr_silenced():
+    with contextlib.nullcontext() if wants_native_logs() else native_stderr_silenced():
         import tensorflow  # noqa: F401
 
 

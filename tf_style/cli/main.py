@@ -35,7 +35,8 @@ def run(argv: list[str] | None = None) -> None:
     from tf_style.cli.common import quiet_tensorflow_startup
 
     try:  # Ctrl-C while TensorFlow loads or flags are read (the command handles it once it runs).
-        quiet_tensorflow_startup(argv)
+        # apply runs TFLite files with LiteRT alone: TensorFlow (3 s, 600 MB) only if it must.
+        quiet_tensorflow_startup(argv, load=command != "apply")
         importlib.import_module(COMMANDS[command][0]).run([f"tf-style {command}", *argv[2:]])
     except KeyboardInterrupt:
         print(f"tf-style {command}: interrupted while starting; nothing written", file=sys.stderr)

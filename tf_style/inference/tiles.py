@@ -13,6 +13,9 @@ from tf_style.errors import ConfigError
 
 # Paints one (h, w, 3) image in [0, 1] into one of the same shape.
 StyleFunction = Callable[[np.ndarray], np.ndarray]
+# Finished rows are handed on this many at a time, so what the caller does with them (colours,
+# strength, bytes) makes temporaries of this many rows, not of a whole row of tiles.
+_ROWS_PER_BAND = 128
 
 
 def tile_starts(length: int, tile_size: int, overlap: int) -> list[int]:
@@ -61,15 +64,12 @@ def paint_bands(
     if tile_size < 2 * overlap or overlap < 1:
         raise ConfigError(f"tile size {tile_size} must be at least twice the overlap {overlap} (>= 1)")
     tops, lefts = tile_starts(height, tile_size, overlap), tile_starts(width, tile_size, overlap)
-    first = 0  # The accumulators hold rows first, first + 1, ...
-    total = np.zeros((0, width, 3), np.float32)
-    weight_sum = np.zeros((0, width, 1), np.float32)
+    # Rows first .. first + tile_size - 1 of the weighted sums, allocated once and shifted up as rows finish.
+    first = 0
+    total = np.zeros((tile_size, width, 3), np.float32)
+    weight_sum = np.zeros((tile_size, width, 1), np.float32)
     for index, top in enumerate(tops):
         bottom = min(top + tile_size, height)
-        grow = bottom - first - total.shape[0]
-        if grow > 0:
-            total = np.concatenate([total, np.zeros((grow, width, 3), np.float32)])
-            weight_sum = np.concatenate([weight_sum, np.zeros((grow, width, 1), np.float32)])
         for left in lefts:
             right = min(left + tile_size, width)
             tile = style_function(as_float(image[top:bottom, left:right]))
@@ -79,8 +79,13 @@ def paint_bands(
             total[top - first : bottom - first, left:right] += tile * weights
             weight_sum[top - first : bottom - first, left:right] += weights
         done = (tops[index + 1] if index + 1 < len(tops) else height) - first
-        yield first, first + done, total[:done] / weight_sum[:done]
-        total, weight_sum, first = total[done:], weight_sum[done:], first + done
+        for start in range(0, done, _ROWS_PER_BAND):  # Finished rows, a few at a time: small temporaries.
+            stop = min(start + _ROWS_PER_BAND, done)
+            yield first + start, first + stop, total[start:stop] / weight_sum[start:stop]
+        kept = bottom - first - done  # Rows the next row of tiles overlaps: moved to the top.
+        total[:kept], weight_sum[:kept] = total[done : done + kept], weight_sum[done : done + kept]
+        total[kept:], weight_sum[kept:] = 0.0, 0.0
+        first += done
 
 
 def run_tiled(style_function: StyleFunction, image: np.ndarray, tile_size: int, overlap: int = 64) -> np.ndarray:

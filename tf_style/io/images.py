@@ -11,7 +11,7 @@ import contextlib
 import dataclasses
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -149,7 +149,7 @@ def load_image(path: str | os.PathLike, max_size: int | None = None) -> np.ndarr
     Example:
         >>> photo = load_image("photo.jpg", max_size=512)  # doctest: +SKIP
     """
-    array = _to_rgb_float(_decode(path, max_size), path)
+    array = _decode(path, max_size, lambda image: _to_rgb_float(image, path))
     if max_size is not None and max(array.shape[:2]) > max_size:
         array = resize_image(array, fit_within(array.shape[:2], max_size))
     return array
@@ -171,12 +171,18 @@ def load_image_uint8(path: str | os.PathLike, max_size: int | None = None) -> np
     Raises:
         ImageError: as `load_image`.
     """
-    if max_size is not None and max(read_image_header(path).width, read_image_header(path).height) > max_size:
+    header = read_image_header(path)
+    if max_size is not None and max(header.width, header.height) > max_size:
         return to_uint8(load_image(path, max_size))
-    image = _decode(path, None)
-    if image.mode in (*_SIXTEEN_BIT_MODES, "F"):
-        return (_to_rgb_float(image, path) * 255.0 + 0.5).astype(np.uint8)
-    return np.asarray(_composite_on_white(image).convert("RGB"), dtype=np.uint8)
+
+    def as_bytes(image: Image.Image) -> np.ndarray:
+        if image.mode in (*_SIXTEEN_BIT_MODES, "F"):
+            return to_uint8(_to_rgb_float(image, path))
+        if image.mode != "RGB":
+            image = _composite_on_white(image).convert("RGB")
+        return np.asarray(image, dtype=np.uint8)  # The one copy: Pillow's 4 bytes a pixel to NumPy's 3.
+
+    return _decode(path, None, as_bytes)
 
 
 @contextlib.contextmanager
@@ -192,8 +198,12 @@ def _pillow_guard(path: str):
         ) from None
 
 
-def _decode(path: str | os.PathLike, max_size: int | None) -> Image.Image:
-    """The admitted file's first frame, upright, decoded (reduced on the way when far above `max_size`)."""
+def _decode(path: str | os.PathLike, max_size: int | None, convert: Callable[[Image.Image], np.ndarray]) -> np.ndarray:
+    """`convert` of the admitted file's first frame, decoded upright (reduced on the way when far above `max_size`).
+
+    The conversion runs while the file is open: Pillow frees a closed image's pixels,
+    so converting inside saves copying them first.
+    """
     path = os.fspath(path)
     read_image_header(path)
     try:
@@ -201,7 +211,8 @@ def _decode(path: str | os.PathLike, max_size: int | None) -> Image.Image:
             if max_size is not None:
                 image = _reduce_while_decoding(image, max_size)
             image.load()
-            return ImageOps.exif_transpose(image)
+            ImageOps.exif_transpose(image, in_place=True)  # A copy only when the photo is rotated.
+            return convert(image)
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageError(
             f"cannot decode image ({first_line(error)}), the file may be truncated or corrupt: {path}"

@@ -17,6 +17,7 @@ Images: float32 RGB in [0, 1], NHWC.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -237,7 +238,9 @@ class Trainer:
                     self.save_checkpoint()
                 yield TrainProgress(step, config.num_steps, named_losses, config.batch_size / elapsed)
         finally:  # Also when the caller stops early: the summaries so far reach the disk.
-            writer.close()
+            # If they cannot (a full disk), the checkpoint that failed first has said so; the logs are not the result.
+            with contextlib.suppress(tf.errors.OpError, OSError):
+                writer.close()
 
     def _sample_batch(self):
         if self.sample_image is not None:

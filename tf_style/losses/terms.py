@@ -17,19 +17,25 @@ import tensorflow as tf
 from tf_style.losses import functional
 
 
-class ContentLoss:
-    """``content_loss``: relative squared distance of feature maps to the photo's, per layer.
+class LayerLoss:
+    """A term over loss-network layers: its weight, and each layer's (normalised to sum 1 when summed).
 
     Args:
-        layer_weights: {Keras layer name: weight}; weights are normalised to sum 1.
+        layer_weights: {Keras layer name: weight}.
         weight: The term's weight in the objective.
     """
 
-    key = "content_loss"
+    key = ""
 
     def __init__(self, layer_weights: Mapping[str, float], weight: float = 1.0):
         self.layer_weights = dict(layer_weights)
         self.weight = weight
+
+
+class ContentLoss(LayerLoss):
+    """``content_loss``: relative squared distance of feature maps to the photo's, per layer (see `LayerLoss`)."""
+
+    key = "content_loss"
 
     def target(self, features: Mapping[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         """The photo's features (B, h, w, C) at this term's layers."""
@@ -40,21 +46,13 @@ class ContentLoss:
         return functional.weighted_layer_sum(per_layer, self.layer_weights), {}
 
 
-class GramStyleLoss:
-    """``style_loss``: relative squared distance of Gram matrices to the painting's, per layer.
+class GramStyleLoss(LayerLoss):
+    """``style_loss``: relative squared distance of Gram matrices to the painting's, per layer (see `LayerLoss`).
 
     Reports each layer's distance as ``style_loss/<layer>``.
-
-    Args:
-        layer_weights: {Keras layer name: weight}; weights are normalised to sum 1.
-        weight: The term's weight in the objective.
     """
 
     key = "style_loss"
-
-    def __init__(self, layer_weights: Mapping[str, float], weight: float = 1.0):
-        self.layer_weights = dict(layer_weights)
-        self.weight = weight
 
     def target(
         self, features_per_style: Sequence[Mapping[str, tf.Tensor]], blend_weights: Sequence[float] | None = None

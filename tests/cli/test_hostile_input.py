@@ -133,8 +133,14 @@ def test_ctrl_c_at_any_moment_of_the_start_is_one_line(tmp_path, delay):
         "--num_steps=200",
         f"--output_image={tmp_path / 'out.png'}",
     ]
+    # Ctrl-C as at a terminal: a test run in the background inherits SIGINT ignored, which Python keeps.
     with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENVIRONMENT
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENVIRONMENT,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     ) as process:
         time.sleep(delay)
         process.send_signal(signal.SIGINT)

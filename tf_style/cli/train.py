@@ -76,6 +76,13 @@ _SAMPLE_EVERY = flags.DEFINE_integer(
 _DEVICES = flags.DEFINE_list(
     "devices", None, "Train on these devices with MirroredStrategy, e.g. GPU:0,GPU:1 (default: one device)."
 )
+_MULTI_WORKER = flags.DEFINE_bool(
+    "multi_worker",
+    False,
+    "Train across machines with MultiWorkerMirroredStrategy, as the TF_CONFIG environment variable "
+    "describes (the cluster and this worker's task). Every worker runs the same command with the same "
+    "--output_dir (a shared folder); the chief writes checkpoints, logs and the model.",
+)
 
 # Settings that may change between an interrupted run and its resumption.
 _RESUMABLE_CHANGES = ("num_steps", "checkpoint_every", "log_every", "sample_every")
@@ -134,8 +141,15 @@ def check_resumable(config_path: str, record: dict) -> None:
         )
 
 
-def make_strategy(devices: list[str] | None):
-    """MirroredStrategy over `devices`, or None (the default strategy) when none are named."""
+def make_strategy(devices: list[str] | None, multi_worker: bool = False):
+    """MultiWorkerMirroredStrategy from TF_CONFIG, MirroredStrategy over `devices`, or None (the default)."""
+    if multi_worker:
+        if devices:
+            raise ConfigError("--devices and --multi_worker do not go together: TF_CONFIG names the workers")
+        check_tf_config(os.environ.get("TF_CONFIG"))
+        import tensorflow as tf
+
+        return tf.distribute.MultiWorkerMirroredStrategy()
     if not devices:
         return None
     import tensorflow as tf
@@ -147,6 +161,23 @@ def make_strategy(devices: list[str] | None):
             f"--devices: not found: {', '.join(missing)}; this machine has {', '.join(sorted(available))}"
         )
     return tf.distribute.MirroredStrategy(devices)
+
+
+def check_tf_config(text: str | None) -> dict:
+    """The parsed TF_CONFIG of a multi-worker run; ConfigError, in one line, for a missing or malformed one."""
+    example = '{"cluster": {"worker": ["host1:port", "host2:port"]}, "task": {"type": "worker", "index": 0}}'
+    if not text:
+        raise ConfigError(f"--multi_worker needs the TF_CONFIG environment variable, like {example}")
+    try:
+        config = json.loads(text)
+        cluster, task = config["cluster"], config["task"]
+        task_type, index = task["type"], task["index"]
+        members = cluster[task_type]
+    except (ValueError, KeyError, TypeError):
+        raise ConfigError(f"TF_CONFIG must be JSON like {example}") from None
+    if not isinstance(members, list) or not isinstance(index, int) or not 0 <= index < len(members):
+        raise ConfigError(f"TF_CONFIG: task {task_type} {index} is not in the cluster's {task_type} list")
+    return config
 
 
 def train_main(argv: list[str]) -> int:
@@ -163,7 +194,7 @@ def train_main(argv: list[str]) -> int:
     from tf_style.training.fast_style import FastStyleTraining
 
     config = config_from_flags()
-    strategy = make_strategy(_DEVICES.value)
+    strategy = make_strategy(_DEVICES.value, _MULTI_WORKER.value)
     output_dir = _OUTPUT_DIR.value
     style_name = _STYLE_NAME.value or os.path.splitext(os.path.basename(_STYLE_IMAGE.value))[0]
     model_path = os.path.join(output_dir, f"{style_name}.keras")
@@ -203,10 +234,11 @@ def train_main(argv: list[str]) -> int:
             f"the run in {output_dir} is at step {start_step} already, nothing to train up to --num_steps="
             f"{config.num_steps}; pass a larger --num_steps to train it further"
         )
-    make_folder(output_dir, "--output_dir")  # With its parents: runs/painting works in a fresh folder.
-    plan_outputs([model_path, manifest_path, config_path], overwrite=True)
-    if not os.path.exists(config_path):
-        write_json(config_path, record, overwrite=False)
+    if training.is_chief:  # In a multi-worker run the other workers write nothing here.
+        make_folder(output_dir, "--output_dir")  # With its parents: runs/painting works in a fresh folder.
+        plan_outputs([model_path, manifest_path, config_path], overwrite=True)
+        if not os.path.exists(config_path):
+            write_json(config_path, record, overwrite=False)
     if start_step:
         print(f"tf-style train: resuming from step {start_step} in {output_dir}", file=sys.stderr)
     began = time.perf_counter()
@@ -267,7 +299,11 @@ def train_main(argv: list[str]) -> int:
         return 1
     finally:
         signal.signal(signal.SIGINT, previous_handler)
+        training.close()
     bar.close()
+    if not training.is_chief:
+        say(f"worker finished {training.resumed_step} steps; the chief writes the model")
+        return 0
 
     save_keras_model(training.transform_net, model_path, overwrite=True)
     record = {

@@ -1,5 +1,9 @@
 """The loss functions of style transfer, image and model optimisation alike (pure tensor maths).
 
+Written in ``keras.ops``, so they run on any Keras backend: TensorFlow for the
+library, JAX for training on an accelerator machine without TensorFlow
+(``scripts/train_on_jax.py``).
+
 `tf_style.losses.terms` wraps them into weighted terms and `tf_style.losses.objective`
 sums the terms.
 
@@ -34,12 +38,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import tensorflow as tf
+import keras
+from keras import ops
 
 _EPSILON = 1e-8
 
 
-def gram_matrix(features: tf.Tensor) -> tf.Tensor:
+def gram_matrix(features):
     """Channel co-occurrence of feature maps.
 
     Args:
@@ -48,43 +53,61 @@ def gram_matrix(features: tf.Tensor) -> tf.Tensor:
     Returns:
         (B, C, C) float32: ``G[b, i, j] = mean over positions of F[b, :, :, i] * F[b, :, :, j]``.
     """
-    return _gram_matrix(tf.cast(features, tf.float32))
+    features = ops.cast(features, "float32")
+    if keras.backend.backend() == "tensorflow":
+        return _tensorflow_gram_matrix()(features)
+    shape = ops.shape(features)
+    flat = ops.reshape(features, (shape[0], shape[1] * shape[2], shape[3]))
+    return ops.matmul(ops.transpose(flat, (0, 2, 1)), flat) / ops.cast(shape[1] * shape[2], "float32")
 
 
-@tf.custom_gradient
-def _gram_matrix(features):
-    # With G = F^T F / n for F the (n, C) feature matrix, dL/dF = F (dL/dG + dL/dG^T) / n: one
-    # matrix product, where automatic differentiation of F^T F takes one per operand and adds
-    # them (5 % of an evaluation; docs/benchmarks.md).
-    shape = tf.shape(features)
-    positions = shape[1] * shape[2]
-    flat = tf.reshape(features, [shape[0], positions, shape[3]])
-    scale = 1.0 / tf.cast(positions, tf.float32)
-    gram = tf.matmul(flat, flat, transpose_a=True) * scale
-
-    def gradient(upstream):
-        symmetric = (upstream + tf.transpose(upstream, [0, 2, 1])) * scale
-        return tf.reshape(tf.matmul(flat, symmetric), shape)
-
-    return gram, gradient
+_TF_GRAM = []
 
 
-def relative_squared_error(value: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
+def _tensorflow_gram_matrix():
+    """`gram_matrix` for TensorFlow, with its gradient written out (built once, on first use).
+
+    With G = F^T F / n for F the (n, C) feature matrix, dL/dF = F (dL/dG + dL/dG^T) / n:
+    one matrix product, where automatic differentiation of F^T F takes one per operand
+    and adds them (5 % of an evaluation; docs/benchmarks.md).
+    """
+    if not _TF_GRAM:
+        import tensorflow as tf
+
+        @tf.custom_gradient
+        def gram(features):
+            shape = tf.shape(features)
+            positions = shape[1] * shape[2]
+            flat = tf.reshape(features, [shape[0], positions, shape[3]])
+            scale = 1.0 / tf.cast(positions, tf.float32)
+            result = tf.matmul(flat, flat, transpose_a=True) * scale
+
+            def gradient(upstream):
+                symmetric = (upstream + tf.transpose(upstream, [0, 2, 1])) * scale
+                return tf.reshape(tf.matmul(flat, symmetric), shape)
+
+            return result, gradient
+
+        _TF_GRAM.append(gram)
+    return _TF_GRAM[0]
+
+
+def relative_squared_error(value, target):
     """||value - target||^2 / ||target||^2 per batch item, averaged over the batch."""
-    value = tf.cast(value, tf.float32)
-    target = tf.cast(target, tf.float32)
-    axes = list(range(1, len(value.shape)))
-    error = tf.reduce_sum(tf.square(value - target), axis=axes)
-    scale = tf.reduce_sum(tf.square(target), axis=axes) + _EPSILON
-    return tf.reduce_mean(error / scale)
+    value = ops.cast(value, "float32")
+    target = ops.cast(target, "float32")
+    axes = tuple(range(1, len(value.shape)))
+    error = ops.sum(ops.square(value - target), axis=axes)
+    scale = ops.sum(ops.square(target), axis=axes) + _EPSILON
+    return ops.mean(error / scale)
 
 
-def content_loss(features: tf.Tensor, target_features: tf.Tensor) -> tf.Tensor:
+def content_loss(features, target_features):
     """Relative squared distance of feature maps (B, H, W, C); a float32 scalar."""
     return relative_squared_error(features, target_features)
 
 
-def style_layer_loss(features: tf.Tensor, target_gram: tf.Tensor) -> tf.Tensor:
+def style_layer_loss(features, target_gram):
     """Relative squared distance between the Gram matrix of `features` and a target.
 
     Args:
@@ -97,15 +120,15 @@ def style_layer_loss(features: tf.Tensor, target_gram: tf.Tensor) -> tf.Tensor:
     return relative_squared_error(gram_matrix(features), target_gram)
 
 
-def blend_grams(grams: Sequence[tf.Tensor], blend_weights: Sequence[float] | None = None) -> tf.Tensor:
+def blend_grams(grams: Sequence, blend_weights: Sequence[float] | None = None):
     """Weighted mean of several styles' Gram matrices (weights normalised to sum 1)."""
     if blend_weights is None:
         blend_weights = [1.0] * len(grams)
     total = float(sum(blend_weights))
-    return tf.add_n([gram * (weight / total) for gram, weight in zip(grams, blend_weights)])
+    return _sum([gram * (weight / total) for gram, weight in zip(grams, blend_weights)])
 
 
-def tv_loss(images: tf.Tensor) -> tf.Tensor:
+def tv_loss(images):
     """Total-variation smoothness: mean squared difference between neighbouring pixels.
 
     Args:
@@ -114,13 +137,20 @@ def tv_loss(images: tf.Tensor) -> tf.Tensor:
     Returns:
         float32 scalar: mean over (B, H-1, W, C) of dy^2 plus mean over (B, H, W-1, C) of dx^2.
     """
-    images = tf.cast(images, tf.float32)
+    images = ops.cast(images, "float32")
     vertical = images[:, 1:, :, :] - images[:, :-1, :, :]
     horizontal = images[:, :, 1:, :] - images[:, :, :-1, :]
-    return tf.reduce_mean(tf.square(vertical)) + tf.reduce_mean(tf.square(horizontal))
+    return ops.mean(ops.square(vertical)) + ops.mean(ops.square(horizontal))
 
 
-def weighted_layer_sum(per_layer: Mapping[str, tf.Tensor], layer_weights: Mapping[str, float]) -> tf.Tensor:
+def weighted_layer_sum(per_layer: Mapping, layer_weights: Mapping[str, float]):
     """Sum of per-layer losses with weights normalised to sum 1."""
     total = float(sum(layer_weights.values()))
-    return tf.add_n([per_layer[name] * (weight / total) for name, weight in layer_weights.items()])
+    return _sum([per_layer[name] * (weight / total) for name, weight in layer_weights.items()])
+
+
+def _sum(tensors: Sequence):
+    result = tensors[0]
+    for tensor in tensors[1:]:
+        result = result + tensor
+    return result

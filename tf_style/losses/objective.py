@@ -10,8 +10,9 @@ the network's weights, one batch at a time. Both call it the same way:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
-import tensorflow as tf
+Tensor = Any  # A tensor of the Keras backend (tf.Tensor under TensorFlow).
 
 
 class Objective:
@@ -44,8 +45,8 @@ class Objective:
         raise KeyError(key)
 
     def __call__(
-        self, image: tf.Tensor, features: Mapping[str, tf.Tensor], targets: Mapping[str, object]
-    ) -> dict[str, tf.Tensor]:
+        self, image: Tensor, features: Mapping[str, Tensor], targets: Mapping[str, object]
+    ) -> dict[str, Tensor]:
         """The losses of `image`.
 
         Args:

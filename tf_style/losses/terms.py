@@ -11,10 +11,11 @@ float32 scalar (unweighted) and `details` a dict of further scalars to report
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-
-import tensorflow as tf
+from typing import Any
 
 from tf_style.losses import functional
+
+Tensor = Any  # A tensor of the Keras backend (tf.Tensor under TensorFlow).
 
 
 class LayerLoss:
@@ -37,11 +38,11 @@ class ContentLoss(LayerLoss):
 
     key = "content_loss"
 
-    def target(self, features: Mapping[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    def target(self, features: Mapping[str, Tensor]) -> dict[str, Tensor]:
         """The photo's features (B, h, w, C) at this term's layers."""
         return {name: features[name] for name in self.layer_weights}
 
-    def __call__(self, image, features, target) -> tuple[tf.Tensor, dict]:
+    def __call__(self, image, features, target) -> tuple[Tensor, dict]:
         per_layer = {name: functional.content_loss(features[name], target[name]) for name in self.layer_weights}
         return functional.weighted_layer_sum(per_layer, self.layer_weights), {}
 
@@ -55,8 +56,8 @@ class GramStyleLoss(LayerLoss):
     key = "style_loss"
 
     def target(
-        self, features_per_style: Sequence[Mapping[str, tf.Tensor]], blend_weights: Sequence[float] | None = None
-    ) -> dict[str, tf.Tensor]:
+        self, features_per_style: Sequence[Mapping[str, Tensor]], blend_weights: Sequence[float] | None = None
+    ) -> dict[str, Tensor]:
         """The paintings' Gram matrices (1, C, C) at this term's layers, blended with `blend_weights`.
 
         Args:
@@ -71,7 +72,7 @@ class GramStyleLoss(LayerLoss):
             name: functional.blend_grams([each[name] for each in grams], blend_weights) for name in self.layer_weights
         }
 
-    def __call__(self, image, features, target) -> tuple[tf.Tensor, dict]:
+    def __call__(self, image, features, target) -> tuple[Tensor, dict]:
         per_layer = {name: functional.style_layer_loss(features[name], target[name]) for name in self.layer_weights}
         details = {f"{self.key}/{name}": value for name, value in per_layer.items()}
         return functional.weighted_layer_sum(per_layer, self.layer_weights), details
@@ -90,5 +91,5 @@ class TotalVariationLoss:
         self.weight = weight
         self.layer_weights: dict[str, float] = {}
 
-    def __call__(self, image, features, target=None) -> tuple[tf.Tensor, dict]:
+    def __call__(self, image, features, target=None) -> tuple[Tensor, dict]:
         return functional.tv_loss(image), {}

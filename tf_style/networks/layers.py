@@ -84,6 +84,46 @@ class InstanceNormalization(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="tf_style")
+class ConditionalInstanceNormalization(keras.layers.Layer):
+    """Instance normalisation whose scale and shift are chosen by a style-weights vector.
+
+    Dumoulin, Shlens & Kudlur, "A Learned Representation for Artistic Style"
+    (ICLR 2017): one network paints many styles, each style being its own
+    (gamma, beta) per normalisation layer. Called on ``[features, style_weights]``
+    with features (B, H, W, C) and style_weights (B, num_styles), it uses
+    gamma = style_weights @ gammas and beta = style_weights @ betas, so a one-hot
+    vector picks one style and a convex mix blends them. Written from the same
+    elementary ops as `InstanceNormalization`, plus one matrix product.
+    """
+
+    def __init__(self, num_styles: int, epsilon: float = 1e-5, **kwargs):
+        super().__init__(**kwargs)
+        self.num_styles = int(num_styles)
+        self.epsilon = float(epsilon)
+
+    def build(self, input_shape):
+        channels = input_shape[0][-1]
+        self.gamma = self.add_weight(name="gamma", shape=(self.num_styles, channels), initializer="ones")
+        self.beta = self.add_weight(name="beta", shape=(self.num_styles, channels), initializer="zeros")
+
+    def call(self, inputs):
+        features, style_weights = inputs
+        style_weights = ops.cast(style_weights, features.dtype)
+        gamma = ops.expand_dims(ops.expand_dims(ops.matmul(style_weights, self.gamma), 1), 1)
+        beta = ops.expand_dims(ops.expand_dims(ops.matmul(style_weights, self.beta), 1), 1)
+        mean = ops.mean(features, axis=(1, 2), keepdims=True)
+        variance = ops.mean(ops.square(features - mean), axis=(1, 2), keepdims=True)
+        scale = gamma * ops.rsqrt(variance + self.epsilon)
+        return features * scale + (beta - mean * scale)
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[0]
+
+    def get_config(self):
+        return {**super().get_config(), "num_styles": self.num_styles, "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable(package="tf_style")
 class Upsampling2x(keras.layers.Layer):
     """x2 upsampling, nearest-neighbour or bilinear, from ops every TFLite delegate runs.
 

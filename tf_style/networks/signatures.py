@@ -63,3 +63,21 @@ IMAGE_TO_IMAGE = ModelSignature(
     inputs=(TensorSpec(IMAGE_NAME, (1, None, None, 3), description="RGB in [0, 1], sides of at least 8 pixels"),),
     outputs=(TensorSpec(STYLIZED_IMAGE_NAME, (1, None, None, 3), description="RGB in [0, 1], the input's size"),),
 )
+
+STYLE_WEIGHTS_NAME = "style_weights"
+
+
+def multi_style_signature(num_styles: int) -> ModelSignature:
+    """Photo and style weights in, picture out: a network that paints `num_styles` styles.
+
+    ``style_weights`` (1, num_styles) float32: a one-hot row paints one style, non-negative
+    weights summing to 1 blend them.
+    """
+    style_weights = TensorSpec(
+        STYLE_WEIGHTS_NAME,
+        (1, num_styles),
+        description=f"{num_styles} non-negative weights summing to 1, one per style (one-hot: one style)",
+    )
+    return ModelSignature(
+        name="stylize", inputs=(*IMAGE_TO_IMAGE.inputs, style_weights), outputs=IMAGE_TO_IMAGE.outputs
+    )

@@ -105,6 +105,9 @@ def make_photo_dataset(
 
     options = tf.data.Options()
     options.deterministic = True
+    # Across machines each worker reads the same stream and keeps its share of every batch: the
+    # stream, and exact resumption, stay what they are on one machine.
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     # No ignore_errors(): a photo that cannot be read is an error (the trainer names it), not a silent
     # gap that would shift the stream and break exact resumption.
     crops = stream.map(load_crop, num_parallel_calls=tf.data.AUTOTUNE)

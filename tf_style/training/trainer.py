@@ -5,11 +5,12 @@
 
 `Trainer` owns what does not depend on the network: the step counter, Adam,
 ``tf.distribute`` (the default strategy on one device, ``MirroredStrategy``
-across several), checkpoints (``tf.train.Checkpoint`` of the step, the network
-and the optimiser state), TensorBoard summaries and the NaN guard. The data
-position follows from the step (the photo stream is a deterministic function of
-the seed), so a resumed run sees exactly the batches the interrupted one would
-have seen. A family subclasses it and says what to build and what to minimise
+across several, ``MultiWorkerMirroredStrategy`` across machines), checkpoints
+(``tf.train.Checkpoint`` of the step, the network and the optimiser state),
+TensorBoard summaries and the NaN guard. The data position follows from the
+step (the photo stream is a deterministic function of the seed), so a resumed
+run sees exactly the batches the interrupted one would have seen. A family
+subclasses it and says what to build and what to minimise
 (`tf_style.training.fast_style` for the Johnson transform network).
 
 Images: float32 RGB in [0, 1], NHWC.
@@ -21,6 +22,8 @@ import contextlib
 import dataclasses
 import math
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 
@@ -70,6 +73,11 @@ class Trainer:
         sample_image: float32 (H, W, 3) in [0, 1] painted into TensorBoard every
             ``sample_every`` steps; None for a crop of the first photo.
 
+    Across machines (``MultiWorkerMirroredStrategy``) every worker runs the same
+    loop on its share of each batch; the chief writes checkpoints and TensorBoard
+    summaries to `output_dir`, the other workers write theirs to a temporary
+    folder (saving is a collective step all workers take) that is removed at the end.
+
     Raises:
         ConfigError: a batch that does not split over the devices.
         ModelError: `output_dir` holds a checkpoint of a different network.
@@ -106,7 +114,7 @@ class Trainer:
             step=self.step, optimizer=self.optimizer, **{self.checkpoint_key: self.network}
         )
         checkpoint_dir = os.path.join(output_dir, "checkpoints")
-        latest = latest_checkpoint(checkpoint_dir)
+        latest = latest_checkpoint(checkpoint_dir)  # Every worker resumes from the chief's checkpoints.
         if latest:
             check_readable(latest)
             if not network_fits_checkpoint(self.network, latest, self.checkpoint_key):
@@ -117,8 +125,28 @@ class Trainer:
             self.checkpoint.restore(latest).assert_existing_objects_matched()
         else:
             self.start_from_scratch()
-        self.checkpoint_manager = tf.train.CheckpointManager(self.checkpoint, checkpoint_dir, max_to_keep=3)
+        # A worker other than the chief writes its checkpoints (and logs) where nothing reads them.
+        self._scratch_dir = None if self.is_chief else tempfile.mkdtemp(prefix="tf_style_worker_")
+        self.checkpoint_manager = tf.train.CheckpointManager(
+            self.checkpoint, checkpoint_dir if self.is_chief else self._scratch_dir, max_to_keep=3
+        )
         self._train_step = None
+
+    @property
+    def is_chief(self) -> bool:
+        """Whether this process writes the run's files: True except on the other workers of a multi-worker run."""
+        resolver = getattr(self.strategy, "cluster_resolver", None)
+        task_type = getattr(resolver, "task_type", None)
+        if task_type is None:
+            return True
+        has_chief = "chief" in (resolver.cluster_spec().as_dict() or {})
+        return task_type == "chief" or (not has_chief and task_type == "worker" and resolver.task_id == 0)
+
+    def close(self) -> None:
+        """Removes a non-chief worker's scratch folder (nothing to do on the chief)."""
+        if self._scratch_dir is not None:
+            shutil.rmtree(self._scratch_dir, ignore_errors=True)
+            self._scratch_dir = None
 
     # What a network family provides ---------------------------------------------------
 
@@ -212,7 +240,8 @@ class Trainer:
         iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
         if self._train_step is None:
             self._train_step = self._build_train_step()
-        writer = tf.summary.create_file_writer(os.path.join(self.output_dir, "logs"))
+        logs = os.path.join(self.output_dir if self.is_chief else self._scratch_dir, "logs")
+        writer = tf.summary.create_file_writer(logs)
         sample = self._sample_batch()
         try:
             for step in range(start + 1, config.num_steps + 1):

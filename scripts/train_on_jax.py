@@ -289,6 +289,7 @@ def train() -> None:
             )
         if time.perf_counter() - last_save > _SAVE_EVERY.value:
             record["steps"] = steps
+            record["seconds"] = round(time.perf_counter() - began, 1)
             save(trainable, record)
             last_save = time.perf_counter()
     record["steps"] = steps

@@ -15,7 +15,12 @@ NUM_STYLES = 3
 @pytest.fixture(scope="module")
 def multi_net():
     """A tiny three-style network whose styles differ (random gammas and betas, not the ones and zeros of a new one)."""
-    net = TransformNet(**{**MODEL_SIZES["mobile"], "width": 0.125, "num_residual_blocks": 1}, seed=3, num_styles=3)
+    net = TransformNet(
+        **{**MODEL_SIZES["mobile"], "width": 0.125, "num_residual_blocks": 1},
+        seed=3,
+        num_styles=3,
+        style_names=["a", "b", "c"],
+    )
     rng = np.random.default_rng(0)
     for layer in net.layers:
         if isinstance(layer, ConditionalInstanceNormalization):
@@ -96,11 +101,18 @@ def test_a_one_style_network_cannot_be_baked_and_num_styles_is_checked():
             TransformNet(width=0.125, num_residual_blocks=0, num_styles=bad)
 
 
+@pytest.mark.parametrize("names", [["a", "b"], ["a", "a", "b"], ["a", "b", "not a word"], ["a", "b", 3]])
+def test_style_names_must_be_one_distinct_word_per_style(names):
+    with pytest.raises(ConfigError, match="style_names must be 3 distinct words"):
+        TransformNet(width=0.125, num_residual_blocks=0, num_styles=3, style_names=names)
+
+
 def test_keras_file_round_trip_keeps_the_styles(multi_net, tmp_path):
     path = str(tmp_path / "multi.keras")
     multi_net.save(path)
     loaded = saving.load_keras_model(path)
     assert isinstance(loaded, TransformNet) and loaded.num_styles == NUM_STYLES
+    assert loaded.style_names == ("a", "b", "c")
     photos = _photos()
     np.testing.assert_array_equal(_paint(loaded, photos, [0, 0, 1]), _paint(multi_net, photos, [0, 0, 1]))
 

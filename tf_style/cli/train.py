@@ -47,7 +47,7 @@ _MODEL_SIZE = flags.DEFINE_enum(
     "model_size",
     _DEFAULTS.model_size,
     list(MODEL_SIZES),
-    "mobile: ~70 k parameters, fast on phones; classic: Johnson et al., 1.7 M.",
+    "mobile: ~100 k parameters, fast on phones; classic: Johnson et al., 1.7 M.",
 )
 _STYLE_SCALE = flags.DEFINE_float(
     "style_scale", _DEFAULTS.style_scale, "Painting's longer side relative to --crop_size (larger: finer strokes)."

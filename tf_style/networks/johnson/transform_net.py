@@ -13,9 +13,12 @@ one, whose nearest-neighbour version painted a 2-pixel grid (see
 (see `tf_style.networks.layers`).
 
 Two presets (`MODEL_SIZES`): "classic", the network of Johnson et al.
-(1.7 M parameters), and "mobile", a quarter of the width, three residual
+(1.7 M parameters), and "mobile", a quarter of the width, five residual
 blocks, a stride-2 9x9 stem, bilinear upsampling and a 3x3 output convolution, so that
-only two small convolutions run at full resolution (about 70 k parameters).
+only two small convolutions run at full resolution (about 100 k parameters). Until
+0.2 "mobile" had three residual blocks; five kept more of the photo and painted
+more of the painting in the same training time, for about 10 % more inference
+time (docs/benchmarks.md).
 
 Input and output: float32 RGB images (B, H, W, 3) in [0, 1], any H and W of at
 least 8 pixels (reflection padding at 1/4 resolution needs 2). A stride-2
@@ -51,7 +54,7 @@ MODEL_SIZES = {
     },
     "mobile": {
         "width": 0.25,
-        "num_residual_blocks": 3,
+        "num_residual_blocks": 5,
         "stem_stride": 2,
         "output_kernel_size": 3,
         "upsampling": "bilinear",

@@ -168,6 +168,23 @@ def test_init_model_starts_from_a_trained_network(photo_folder, tmp_path):
         _training(paths, tmp_path / "missing", tiny_builder, init_model=str(tmp_path / "missing.keras"))
 
 
+def test_init_model_of_several_styles_starts_from_their_even_blend(photo_folder, tmp_path):
+    from tf_style.networks.johnson.transform_net import MODEL_SIZES, TransformNet
+
+    paths = list_training_images(str(photo_folder))
+    multi = TransformNet(**MODEL_SIZES["mobile"], seed=3, num_styles=2)
+    multi.get_layer("stem_norm").set_weights([np.stack([np.full(8, 0.5), np.full(8, 1.5)]), np.ones((2, 8))])
+    saved = str(tmp_path / "multi.keras")
+    saving.save_keras_model(multi, saved)
+    tuned = _training(paths, tmp_path / "tuned", tiny_builder, num_steps=1, init_model=saved)
+    expected = multi.single_style([1.0, 1.0])
+    for mine, theirs in zip(tuned.transform_net.get_weights(), expected.get_weights()):
+        np.testing.assert_allclose(mine, theirs, atol=1e-7)
+    stem = tuned.transform_net.get_layer("stem_norm").get_weights()
+    np.testing.assert_allclose(stem[0], np.ones(8), atol=1e-6)  # The mean of 0.5 and 1.5 times the ones.
+    assert np.isfinite(next(tuned.run()).losses["total_loss"])
+
+
 def test_per_layer_weights_weigh_the_losses(photo_folder, tmp_path):
     from tf_style.losses import functional as losses
 

@@ -63,8 +63,8 @@ _INIT_MODEL = flags.DEFINE_string(
     "init_model",
     None,
     "Fine-tune this trained network instead of starting from random weights: a "
-    ".keras file or a shipped style's name (for example starry_night). It must "
-    "be a --model_size network.",
+    ".keras file or a shipped style's name (for example starry_night); multi_style "
+    "starts from the even blend of its styles. It must be a --model_size network.",
 )
 _CHECKPOINT_EVERY = flags.DEFINE_integer(
     "checkpoint_every", _DEFAULTS.checkpoint_every, "Steps between checkpoints.", lower_bound=1

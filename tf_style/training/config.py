@@ -38,7 +38,8 @@ class TrainConfig(LossConfig):
         seed: Seeds the network's initialisation and the photo stream.
         init_model: A trained transform net (``.keras``) to start from instead of
             the seeded random weights, to fine-tune it (under other weights or
-            layers, say); it must be a ``model_size`` network. A resumed
+            layers, say); it must be a ``model_size`` network. A multi-style
+            network starts from the even blend of its styles. A resumed
             checkpoint takes precedence.
         checkpoint_every: Steps between checkpoints.
         log_every: Steps between TensorBoard scalars.

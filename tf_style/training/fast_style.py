@@ -110,10 +110,17 @@ class FastStyleTraining(Trainer):
         self.target_grams = {name: tf.constant(gram) for name, gram in grams.items()}
 
     def start_from_scratch(self) -> None:
-        """Starts from `init_model`'s weights when there is one (ModelError if they do not fit)."""
+        """Starts from `init_model`'s weights when there is one (ModelError if they do not fit).
+
+        A multi-style network (``multi_style``) starts the run from the even blend of its
+        styles, baked into a one-style network: its convolutions, shared by all its
+        paintings, are a start that already keeps the photo.
+        """
         source, path = self._initial_network, self.config.init_model
         if source is None:
             return
+        if getattr(source, "num_styles", 1) > 1:
+            source = source.single_style([1.0] * source.num_styles)
         if architecture(source) != architecture(self.network):
             raise ModelError(
                 f"init_model {path} is not a {self.config.model_size} network of this version of "

@@ -322,6 +322,7 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    from absl import app
+    from tf_style.cli.common import quiet_tensorflow_startup, run_command
 
-    app.run(main)
+    quiet_tensorflow_startup(sys.argv)
+    run_command("package_multi_style.py", sys.modules[__name__], main, sys.argv)

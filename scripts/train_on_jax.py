@@ -87,7 +87,10 @@ def write_backbone_weights(path: str) -> None:
 
 
 def read_rgb(path, longer_side=None):
-    """float32 (H, W, 3) in [0, 1]; resized (Lanczos) so the longer side is `longer_side` if given."""
+    """float32 (H, W, 3) in [0, 1]; resized (Lanczos) so the longer side is `longer_side` if given.
+
+    Pillow, not `tf_style.io.images`, which decodes with TensorFlow: the machine this runs on has none.
+    """
     import numpy as np
     from PIL import Image
 

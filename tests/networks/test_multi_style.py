@@ -1,5 +1,9 @@
 """One network, many styles: conditional instance normalisation, baking a style, TFLite with two inputs."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -8,6 +12,8 @@ from tf_style.networks import saving
 from tf_style.networks.johnson.transform_net import MODEL_SIZES, TransformNet
 from tf_style.networks.layers import ConditionalInstanceNormalization, InstanceNormalization
 from tf_style.networks.signatures import multi_style_signature
+
+from conftest import REPOSITORY
 
 NUM_STYLES = 3
 
@@ -130,14 +136,12 @@ def test_converts_to_tflite_with_the_style_weights_input(multi_net):
         np.testing.assert_allclose(runner(photo, style_weights=row), _paint(multi_net, photo[None], row)[0], atol=1e-5)
 
 
-def test_trains_on_the_jax_backend_step_as_the_script_does():
-    """The layers and losses are keras.ops: a Keras backend other than TensorFlow runs them (a subprocess)."""
+def test_the_network_and_losses_run_on_the_jax_backend():
+    """The layers and losses are keras.ops: Keras's JAX backend runs them (a subprocess, to choose the backend).
+
+    scripts/train_on_jax.py trains with them: tests/scripts/test_train_on_jax.py.
+    """
     pytest.importorskip("jax")
-    import subprocess
-    import sys
-
-    from tests.conftest import REPOSITORY
-
     code = (
         "import keras, numpy as np\n"
         "from tf_style.networks.johnson.transform_net import TransformNet\n"
@@ -149,7 +153,7 @@ def test_trains_on_the_jax_backend_step_as_the_script_does():
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
-        env={**__import__("os").environ, "KERAS_BACKEND": "jax"},
+        env={**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"},
         cwd=REPOSITORY,
         capture_output=True,
         text=True,

@@ -53,6 +53,19 @@ class ReflectionPadding2D(keras.layers.Layer):
         return {**super().get_config(), "padding": self.padding}
 
 
+def _normalize(features, gamma, beta, epsilon: float):
+    """gamma * (x - mean) / sqrt(variance + epsilon) + beta, statistics per image and channel.
+
+    gamma and beta broadcast against (B, 1, 1, C): (C,) for one style, (B, 1, 1, C)
+    for one per image. Folded into one scale and one shift per image and channel, so
+    the full-size tensor goes through two elementwise ops (MUL, ADD) instead of four.
+    """
+    mean = ops.mean(features, axis=(1, 2), keepdims=True)
+    variance = ops.mean(ops.square(features - mean), axis=(1, 2), keepdims=True)
+    scale = gamma * ops.rsqrt(variance + epsilon)
+    return features * scale + (beta - mean * scale)
+
+
 @keras.saving.register_keras_serializable(package="tf_style")
 class InstanceNormalization(keras.layers.Layer):
     """Normalises each channel of each image over its height and width, then scales and shifts.
@@ -72,12 +85,7 @@ class InstanceNormalization(keras.layers.Layer):
         self.beta = self.add_weight(name="beta", shape=(channels,), initializer="zeros")
 
     def call(self, inputs):
-        mean = ops.mean(inputs, axis=(1, 2), keepdims=True)
-        variance = ops.mean(ops.square(inputs - mean), axis=(1, 2), keepdims=True)
-        # Folded into one scale and one shift per image and channel, so the full-size
-        # tensor goes through two elementwise ops (MUL, ADD) instead of four.
-        scale = self.gamma * ops.rsqrt(variance + self.epsilon)
-        return inputs * scale + (self.beta - mean * scale)
+        return _normalize(inputs, self.gamma, self.beta, self.epsilon)
 
     def get_config(self):
         return {**super().get_config(), "epsilon": self.epsilon}
@@ -111,10 +119,7 @@ class ConditionalInstanceNormalization(keras.layers.Layer):
         style_weights = ops.cast(style_weights, features.dtype)
         gamma = ops.expand_dims(ops.expand_dims(ops.matmul(style_weights, self.gamma), 1), 1)
         beta = ops.expand_dims(ops.expand_dims(ops.matmul(style_weights, self.beta), 1), 1)
-        mean = ops.mean(features, axis=(1, 2), keepdims=True)
-        variance = ops.mean(ops.square(features - mean), axis=(1, 2), keepdims=True)
-        scale = gamma * ops.rsqrt(variance + self.epsilon)
-        return features * scale + (beta - mean * scale)
+        return _normalize(features, gamma, beta, self.epsilon)
 
     def compute_output_shape(self, input_shapes):
         return input_shapes[0]

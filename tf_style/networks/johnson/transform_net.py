@@ -252,8 +252,7 @@ class TransformNet(keras.Model):
         Conditional instance normalisation is linear in the style weights, so a
         style or a blend of styles is baked into plain instance normalisation:
         gamma = style_weights @ gammas, beta = style_weights @ betas. The result
-        takes the image alone (TFLite's int8 path runs it about 2.5x faster than
-        the two-input network: docs/benchmarks.md).
+        takes the image alone: the one-style contract every per-style file keeps.
 
         Args:
             style_weights: num_styles non-negative numbers (normalised to sum 1).

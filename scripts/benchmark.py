@@ -21,7 +21,12 @@ Not a test: it prints a table and writes JSON. Run it on an idle machine:
    Each run's total loss (the objective all of them minimise, TV term included)
    is reported too, with the time the defaults take to reach the baseline's.
 
-3. Fast style networks (the shipped ones in saved_models/, or --fast_styles):
+3. The border: image optimisation's defaults (the loss network sees the
+   picture reflected beyond its border) against VGG's zero padding, on Kodak
+   photos without their scans' dark frame: the colour step along the border
+   (`tf_style.evaluation.measures.border_step`) and the seconds per step.
+
+4. Fast style networks (the shipped ones in saved_models/, or --fast_styles):
    TFLite latency of each file at 512x512 and 1024x1024 with --num_threads
    threads (LiteRT; the median of --latency_rounds rounds over all files, each
    round's figure the median of 10 runs), and the peer's; training throughput of
@@ -71,6 +76,11 @@ _REPEATS = flags.DEFINE_integer(
     "Runs of each candidate at each time budget; the median run (by style distance) is reported, with all runs.",
     lower_bound=1,
 )
+_SKIP_BORDER = flags.DEFINE_bool("skip_border", False, "Skip the border comparison (--boundary reflect vs zeros).")
+_BORDER_PHOTOS = flags.DEFINE_list(
+    "border_photos", ["kodim01", "kodim02", "kodim05", "kodim11"], "Kodak photos for the border comparison."
+)
+_BORDER_SIZE = flags.DEFINE_integer("border_size", 384, "Longer side of the pictures in the border comparison.")
 _SKIP_FAST = flags.DEFINE_bool("skip_fast", False, "Skip the fast style network benchmark.")
 _FAST_STYLES = flags.DEFINE_list("fast_styles", None, "Shipped styles to benchmark (default: all).")
 _FAST_PHOTOS = flags.DEFINE_list(
@@ -400,6 +410,63 @@ class Peer:
         return self._float(self.engine.stylize_with(self._pil(photo), self._pil(painting)))
 
 
+def border_benchmark(backbone):
+    """Image optimisation's border: the defaults (boundary "reflect") against VGG's zero padding.
+
+    Kodak photos (--border_photos) without the dark frame of their scans (8 pixels a side), each
+    with one painting of ../shared in turn, at --border_size: the border step of photo and
+    pictures (`measures.border_step`), the seconds per step, and the content measures.
+    """
+    import numpy as np
+
+    from tf_style import StylizeConfig, stylize
+    from tf_style.evaluation import measures
+    from tf_style.io import images
+
+    paintings = sorted(os.listdir(os.path.join(_SHARED, "style"))) if os.path.isdir(_SHARED) else []
+    rows = []
+    if not paintings:
+        print("no paintings in ../shared: the border comparison is skipped")
+        return rows
+    print(f"border at {_BORDER_SIZE.value} px (largest colour step from the outer 2 pixels to the next 4, 0-255):")
+    config = StylizeConfig(backbone=backbone, max_size=_BORDER_SIZE.value)
+    extractor = config.feature_extractor(config.objective().feature_layers)
+    for index, name in enumerate(_BORDER_PHOTOS.value):
+        path = os.path.join(_SHARED, "content", f"{name}.png")
+        if not os.path.exists(path):
+            continue
+        photo = images.load_image(path)[8:-8, 8:-8]
+        photo = images.resize_image(photo, images.fit_within(photo.shape[:2], _BORDER_SIZE.value))
+        painting_name = paintings[index % len(paintings)]
+        painting = images.load_image(os.path.join(_SHARED, "style", painting_name), max_size=1024)
+        row = {"photo": name, "painting": painting_name, "photo_border_step": measures.border_step(photo)}
+        for boundary in ("reflect", "zeros"):
+            result = stylize(photo, painting, config.replace(boundary=boundary), extractor=extractor)
+            row[boundary] = {
+                "border_step": measures.border_step(result.image),
+                "seconds_per_step": result.elapsed_seconds / result.steps,
+                "edge_agreement": measures.edge_agreement(photo, result.image),
+                "layout_correlation": measures.layout_correlation(photo, result.image),
+            }
+            if _OUTPUT_DIR.value:
+                images.save_image(
+                    result.image, os.path.join(_OUTPUT_DIR.value, f"border_{name}_{boundary}.png"), overwrite=True
+                )
+        rows.append(row)
+        print(
+            f"  {name} x {painting_name:<36} photo {255 * row['photo_border_step']:5.1f}  "
+            + "  ".join(
+                f"{boundary} {255 * row[boundary]['border_step']:5.1f} ({row[boundary]['seconds_per_step']:.2f} s/step)"
+                for boundary in ("reflect", "zeros")
+            ),
+            flush=True,
+        )
+    for boundary in ("reflect", "zeros"):
+        means = {key: float(np.mean([row[boundary][key] for row in rows])) for key in rows[0][boundary]}
+        print(f"  mean {boundary}: " + ", ".join(f"{key} {value:.3f}" for key, value in means.items()))
+    return rows
+
+
 def _median_ms(run, repeats: int = 10) -> float:
     run()  # Warm-up: allocation, delegates.
     times = []
@@ -598,6 +665,8 @@ def main(argv):
     if not _SKIP_QUALITY.value:
         print(f"quality per second at {_QUALITY_SIZE.value} px (lower distances are better):")
         report["baseline"], report["quality"] = quality_runs(content, style, _BACKBONE.value)
+    if not _SKIP_BORDER.value:
+        report["border"] = border_benchmark(_BACKBONE.value)
     if not _SKIP_FAST.value:
         report["fast"] = fast_net_benchmark(_BACKBONE.value)
     with open(_OUTPUT_JSON.value, "w") as file:

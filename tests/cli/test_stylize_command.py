@@ -181,6 +181,8 @@ def test_bad_image_files(pair, tmp_path, capsys, role, kind):
         ({"output_image": "/no/such/folder/out.png"}, "output folder does not exist"),
         ({"output_image": "out.gif2"}, "unknown image extension"),
         ({"save_every": 1, "save_pattern": "frame.png"}, "needs a {step} field"),
+        ({"style_loss": ["gram", "fancy"]}, "style_loss must be one of gram, sliced_wasserstein"),
+        ({"style_loss": ["gram:heavy"]}, "--style_loss: weight of 'gram' is not a number"),
     ],
 )
 def test_bad_settings(pair, tmp_path, capsys, flag_values, message):
@@ -324,3 +326,52 @@ def test_ctrl_c_before_the_first_step_writes_nothing(pair, tmp_path, capsys, mon
     )
     assert status == 130 and "interrupted before the first step; nothing written" in err
     assert not (tmp_path / "o.png").exists() and not (tmp_path / "o.json").exists()
+
+
+def test_a_texture_takes_output_size_and_no_photo(pair, tmp_path, capsys):
+    _, style = pair
+    output = str(tmp_path / "texture.png")
+    status, _, err = _cli(
+        capsys, style_image=[style], output_size="80x48", tileable=True, num_steps=3, output_image=output
+    )
+    assert status == 0, err
+    assert images.load_image(output).shape == (48, 80, 3)
+    manifest = json.loads(Path(tmp_path / "texture.json").read_text())
+    assert manifest["content_image"] is None
+    assert manifest["config"]["output_size"] == [48, 80] and manifest["config"]["boundary"] == "wrap"
+    assert "content_loss" not in manifest["final_losses"]
+
+
+@pytest.mark.parametrize(
+    "flag_values, message",
+    [
+        ({"output_size": "80by48"}, "--output_size must be WIDTHxHEIGHT"),
+        ({"output_size": "80x"}, "--output_size must be WIDTHxHEIGHT"),
+        ({"output_size": "80x16"}, "output_size must be a whole number >= 32"),
+        ({"output_size": "4096x4096"}, "larger than 2048 pixels a side"),
+        ({"output_size": "80x48", "preserve_colors": "luminance"}, "preserve_colors needs a photo"),
+        ({"output_size": "80x48", "content_image": "PHOTO"}, "with --content_image use --max_size"),
+        ({"tileable": True, "boundary": "zeros"}, "cannot be combined with --boundary=zeros"),
+    ],
+)
+def test_bad_texture_settings(pair, tmp_path, capsys, flag_values, message):
+    content, style = pair
+    values = {"style_image": [style], "output_image": str(tmp_path / "o.png"), "num_steps": 1, **flag_values}
+    if values.get("content_image") == "PHOTO":
+        values["content_image"] = content
+    status, _, err = _cli(capsys, **values)
+    _assert_one_line_error(status, err, message)
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_style_losses_mix_from_the_command_line(pair, tmp_path, capsys):
+    content, style = pair
+    output = str(tmp_path / "mix.png")
+    values = {"content_image": content, "style_image": [style], "output_image": output, **FAST}
+    status, _, err = _cli(capsys, style_loss=["gram:3", "sliced_wasserstein:1", "histogram", "mrf"], **values)
+    assert status == 0, err
+    manifest = json.loads(Path(tmp_path / "mix.json").read_text())
+    assert manifest["config"]["style_loss"] == ["gram", "sliced_wasserstein", "histogram", "mrf"]
+    assert manifest["config"]["style_loss_weights"] == [3.0, 1.0, 1.0, 1.0]
+    for key in ("style_loss", "sliced_wasserstein_loss", "histogram_loss", "mrf_loss"):
+        assert manifest["final_losses"][key] > 0

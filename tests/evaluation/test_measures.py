@@ -69,3 +69,14 @@ def test_edge_agreement_follows_the_photo_s_edges():
     assert measures.edge_agreement(photo, softened) > 0.9
     assert abs(measures.edge_agreement(photo, shifted)) < 0.2
     assert abs(measures.edge_agreement(photo, noise)) < 0.2
+
+
+def test_border_step_finds_a_line_along_one_side():
+    photo = make_photo(64, 80)
+    clean = measures.border_step(photo)
+    framed = photo.copy()
+    framed[:, :2, 0] += 0.3  # A red line down the left side, where red is near 0.
+    assert clean < 0.06
+    assert measures.border_step(framed) == pytest.approx(0.3, abs=0.05)
+    noisy = np.clip(photo + np.random.default_rng(0).normal(0, 0.1, photo.shape), 0, 1)
+    assert measures.border_step(noisy) < clean + 0.03  # Texture averages out along a side.

@@ -90,3 +90,15 @@ def test_weighted_layer_sum_normalises_weights():
     per_layer = {"a": tf.constant(1.0), "b": tf.constant(3.0)}
     assert float(losses.weighted_layer_sum(per_layer, {"a": 1.0, "b": 1.0})) == pytest.approx(2.0)
     assert float(losses.weighted_layer_sum(per_layer, {"a": 3.0, "b": 1.0})) == pytest.approx(1.5)
+
+
+def test_tv_loss_wrapped_counts_opposite_sides_as_neighbours():
+    from tf_style.losses.functional import tv_loss
+
+    # Columns 0, 1, 0, 1: three horizontal steps of 1 inside, and 1 -> 0 across the seam.
+    image = np.tile(np.array([0.0, 1.0, 0.0, 1.0], np.float32)[None, None, :, None], (1, 2, 1, 1))
+    assert float(tv_loss(image)) == pytest.approx(1.0)  # Mean of 3 squared steps of 1.
+    assert float(tv_loss(image, wrap=True)) == pytest.approx(1.0)  # 4 of 4 steps, rows equal.
+    ramp = np.tile(np.array([0.0, 0.25, 0.5, 0.75], np.float32)[None, None, :, None], (1, 2, 1, 1))
+    assert float(tv_loss(ramp)) == pytest.approx(0.0625)
+    assert float(tv_loss(ramp, wrap=True)) == pytest.approx((3 * 0.0625 + 0.5625) / 4)

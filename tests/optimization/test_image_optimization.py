@@ -278,3 +278,33 @@ def test_public_stylize_stays_the_function_after_the_module_is_imported():
 
     assert callable(tf_style.ImageOptimization) and callable(tf_style.stylize)
     assert tf_style.stylize is stylize
+
+
+def test_a_texture_has_the_output_size_and_no_content_term(painting, tiny_extractor):
+    config = FAST.replace(output_size=(40, 72), num_steps=5)
+    optimization = ImageOptimization(None, [painting], config, tiny_extractor)
+    progress = list(optimization.run())
+    result = optimization.result()
+    assert result.image.shape == (40, 72, 3)
+    assert "content_loss" not in result.losses and result.losses["style_loss"] > 0
+    assert progress[-1].losses["total_loss"] < progress[0].losses["total_loss"]
+
+
+def test_a_texture_starts_from_noise_in_the_paintings_colours(painting, tiny_extractor):
+    optimization = ImageOptimization(None, [painting], FAST.replace(output_size=(64, 64)), tiny_extractor)
+    start = optimization._initial_image((64, 64), None)
+    mean, _ = color.color_statistics([painting])
+    np.testing.assert_allclose(start.reshape(-1, 3).mean(0), mean, atol=0.05)
+    assert np.abs(np.diff(start, axis=1)).mean() > 0.05  # Noise, not a flat colour.
+
+
+def test_a_photo_and_an_output_size_exclude_each_other(photo, painting, tiny_extractor):
+    with pytest.raises(ConfigError, match="either a content image or an output_size"):
+        ImageOptimization(photo, [painting], FAST.replace(output_size=(40, 40)), tiny_extractor)
+    with pytest.raises(ConfigError, match="either a content image or an output_size"):
+        ImageOptimization(None, [painting], FAST, tiny_extractor)
+
+
+def test_a_tileable_picture_wraps_its_smoothness_term_too():
+    assert FAST.replace(boundary="wrap").objective().term("tv_loss").wrap
+    assert not FAST.objective().term("tv_loss").wrap

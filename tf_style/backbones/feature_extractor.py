@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import keras
 
 from tf_style import hardware
+from tf_style.backbones import boundary as boundary_lib
 from tf_style.backbones import vgg
 from tf_style.backbones.weights import load_pretrained_weights, set_pretrained_weights
 from tf_style.errors import ConfigError
@@ -50,11 +51,17 @@ class FeatureExtractor(keras.Model):
             bfloat16 where the machine runs it faster (`tf_style.hardware`).
 
     Called on float32 RGB images (B, H, W, 3) in [0, 1], it returns a dict
-    ``{keras_layer_name: float32 (B, h, w, channels)}``. Its settings are
-    attributes (`feature_layers` with Keras names, `backbone`, `pooling`, `width`,
-    `precision` with "auto" resolved) and round-trip through `get_config`;
-    `weights_sha256` names the pretrained weights (None for random ones) and
-    `min_input_size` is the smallest image side, in pixels, that reaches every layer.
+    ``{keras_layer_name: float32 (B, h, w, channels)}``. With ``boundary="reflect"``
+    or ``"wrap"`` the images are first padded that way by `min_input_size`
+    pixels a side, and the maps are those of the padded images
+    (`tf_style.backbones.boundary`); the default, "zeros", leaves the
+    convolutions' zero padding as the border.
+    Its settings are attributes (`feature_layers` with Keras names, `backbone`,
+    `pooling`, `width`, `precision` with "auto" resolved) and round-trip through
+    `get_config`; `weights_sha256` names the pretrained weights (None for random
+    ones), `strides` gives each layer's pixels per feature pixel and
+    `min_input_size` is the smallest image side, in pixels, that reaches every
+    layer (the deepest layer's stride).
 
     Raises:
         ConfigError: unknown backbone, layer, pooling or precision.
@@ -105,13 +112,15 @@ class FeatureExtractor(keras.Model):
         self.width = width
         self.precision = precision
         self.weights_sha256 = weights_sha256
-        self.min_input_size = 2 ** vgg.pools_before(architecture, deepest)
+        self.strides = {name: 2 ** vgg.pools_before(architecture, name) for name in names}
+        self.min_input_size = self.strides[deepest]
         self.preprocessing = VGGPreprocessing(vgg.BGR_MEAN[backbone], name="vgg_preprocessing")
         # The VGG stack as a sub-model exposing the requested layers.
         self.taps = keras.Model(stack.input, [stack.get_layer(name).output for name in names], name=stack.name)
 
-    def call(self, images):
-        outputs = self.taps(self.preprocessing(images))
+    def call(self, images, boundary: str = "zeros"):
+        # A margin of a whole number of feature pixels at every layer.
+        outputs = self.taps(self.preprocessing(boundary_lib.pad_images(images, self.min_input_size, boundary)))
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         # Mixed precision computes in bfloat16; the losses read float32.
         return {name: keras.ops.cast(output, "float32") for name, output in zip(self.feature_layers, outputs)}

@@ -1,6 +1,8 @@
 """`tf-style stylize`: repaint a photo in the style of one or more paintings (image optimisation).
 
-Without --content_image and --style_image it runs on the built-in demo images. It writes the
+Without --content_image and --style_image it runs on the built-in demo images; with --output_size
+and no --content_image it paints a texture of the painting (--tileable: one that tiles without a
+seam). It writes the
 picture and, beside it, a run manifest (`<output>.json`): every setting, the library versions, the
 backbone and the SHA-256 of its weights, the seed, the scale sizes, the steps, why it stopped, the
 wall time and the final losses. Ctrl-C stops and writes the picture so far (exit 130); a loss that
@@ -22,7 +24,7 @@ import time
 
 from absl import flags
 
-from tf_style.cli.common import check_no_arguments, exit_with_status, run_command, say, versions
+from tf_style.cli.common import check_no_arguments, exit_with_status, parse_layers, run_command, say, versions
 from tf_style.cli.loss_flags import define_loss_flags, loss_config_fields
 from tf_style.errors import ConfigError
 from tf_style.optimization import config as config_lib
@@ -41,6 +43,12 @@ _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace existing output file
 _STYLE_BLEND = flags.DEFINE_list("style_blend", None, "One weight per --style_image (default: equal), e.g. 0.7,0.3.")
 _STYLE_SCALE = flags.DEFINE_float(
     "style_scale", _DEFAULTS.style_scale, "Style image size relative to the picture; smaller gives finer strokes."
+)
+_STYLE_LOSS = flags.DEFINE_list(
+    "style_loss",
+    list(_DEFAULTS.style_loss),
+    "Style terms, each with an optional :weight (shares of --style_weight): gram, sliced_wasserstein, "
+    "histogram, mrf; e.g. gram:1,sliced_wasserstein:0.5.",
 )
 _NUM_STEPS = flags.DEFINE_integer("num_steps", _DEFAULTS.num_steps, "Optimiser steps per scale.", lower_bound=1)
 _MAX_SIZE = flags.DEFINE_integer(
@@ -87,6 +95,23 @@ _PRESERVE_COLORS = flags.DEFINE_enum(
     config_lib.COLOR_MODES,
     "Keep the photo's colours: luminance-only transfer, or histogram matching of the style to the photo.",
 )
+_OUTPUT_SIZE = flags.DEFINE_string(
+    "output_size",
+    None,
+    "WIDTHxHEIGHT of a texture, e.g. 1024x768: without --content_image, paints the painting's texture at that size.",
+)
+_TILEABLE = flags.DEFINE_bool(
+    "tileable",
+    False,
+    "Make the picture tile without a seam (the loss network sees it wrapped around); for textures.",
+)
+_BOUNDARY = flags.DEFINE_enum(
+    "boundary",
+    _DEFAULTS.boundary,
+    ["reflect", "zeros"],
+    "What the loss network sees beyond the border: the picture mirrored, or VGG's zero padding "
+    "(faster, but it paints a line along the border).",
+)
 _SAVE_EVERY = flags.DEFINE_integer("save_every", 0, "Also save the picture every N steps (0: never).", lower_bound=0)
 _SAVE_PATTERN = flags.DEFINE_string(
     "save_pattern",
@@ -104,8 +129,17 @@ def config_from_flags() -> config_lib.StylizeConfig:
             style_blend = tuple(float(value) for value in _STYLE_BLEND.value)
         except ValueError:
             raise ConfigError(f"--style_blend must be numbers, got {','.join(_STYLE_BLEND.value)}") from None
+    if _TILEABLE.value and _BOUNDARY.value != "reflect":
+        raise ConfigError(
+            f"--tileable wraps the picture around; it cannot be combined with --boundary={_BOUNDARY.value}"
+        )
+    if _OUTPUT_SIZE.value is not None and _CONTENT_IMAGE.value is not None:
+        raise ConfigError("--output_size is the size of a texture; with --content_image use --max_size")
+    style_loss, style_loss_weights = parse_layers(_STYLE_LOSS.value, "style_loss")
     return config_lib.StylizeConfig(
         **loss_config_fields(_LOSS_FLAGS),
+        style_loss=style_loss,
+        style_loss_weights=style_loss_weights,
         style_blend=style_blend,
         style_scale=_STYLE_SCALE.value,
         max_size=_MAX_SIZE.value,
@@ -121,7 +155,19 @@ def config_from_flags() -> config_lib.StylizeConfig:
         xla=_XLA.value,
         max_seconds=_MAX_SECONDS.value,
         preserve_colors=_PRESERVE_COLORS.value,
+        output_size=parse_output_size(_OUTPUT_SIZE.value),
+        boundary="wrap" if _TILEABLE.value else _BOUNDARY.value,
     )
+
+
+def parse_output_size(text: str | None) -> tuple[int, int] | None:
+    """(height, width) from "WIDTHxHEIGHT"; None for None."""
+    if text is None:
+        return None
+    width, _, height = text.lower().partition("x")
+    if not (width.strip().isdigit() and height.strip().isdigit()):
+        raise ConfigError(f"--output_size must be WIDTHxHEIGHT in pixels, e.g. 1024x768; got {text!r}")
+    return int(height), int(width)
 
 
 def manifest_path(output_image: str) -> str:
@@ -165,7 +211,9 @@ def stylize_main(argv: list[str]) -> int:
     files.plan_outputs([output_image, manifest, *snapshots.values()], overwrite, inputs)
 
     # Read at the sizes the run uses, so memory follows --max_size, not the files.
-    if _CONTENT_IMAGE.value is None:
+    if config.output_size is not None:
+        content_image, content_name = None, None
+    elif _CONTENT_IMAGE.value is None:
         content_image, content_name = demo.demo_content_image(), "demo:landscape"
     else:
         content_image = images.load_image(_CONTENT_IMAGE.value, max_size=config.max_size)
@@ -173,7 +221,8 @@ def stylize_main(argv: list[str]) -> int:
     if not _STYLE_IMAGE.value:
         style_images, style_names = [demo.demo_style_image()], ["demo:swirls"]
     else:
-        style_size = max(config.max_size, math.ceil(config.style_scale * config.max_size))
+        longest = max(config.output_size) if config.output_size is not None else config.max_size
+        style_size = max(longest, math.ceil(config.style_scale * longest))
         style_images = [images.load_image(path, max_size=style_size) for path in _STYLE_IMAGE.value]
         style_names = list(_STYLE_IMAGE.value)
 

@@ -15,6 +15,9 @@ measures from elsewhere:
 * `color_histogram_distance`: how far are the picture's colours from the
   painting's? The total-variation distance of their 8 x 8 x 8-bin RGB
   histograms: 0 for the same distribution, 1 for colours that never meet.
+* `border_step`: is there a line along the border? The colour step between
+  the outermost pixels and the band just inside them, averaged along each side
+  (so texture averages out and only a line remains); the worst side counts.
 * `style_distance`: the Gram distance to the painting, as the objective has it
   (the mean over the style layers of ||G - A||^2 / ||A||^2), for reference.
 
@@ -101,6 +104,23 @@ def block_means(image: np.ndarray, cells: int = 8) -> np.ndarray:
 def layout_correlation(photo: np.ndarray, picture: np.ndarray, cells: int = 8) -> float:
     """Correlation of the coarse luminance layouts (`block_means`) of `photo` and `picture`."""
     return correlation(block_means(_at_size_of(photo, picture), cells), block_means(picture, cells))
+
+
+def border_step(image: np.ndarray, width: int = 2) -> float:
+    """The largest colour step, in [0, 1] units, from the outer `width` pixels of a side to the next `2 * width`.
+
+    Each side's step is the difference of the two bands' mean colours over the
+    whole side, the largest of the three channels; the worst of the four sides is
+    returned. A photo without a frame gives about 0.01-0.05 (real edges meeting
+    the border); a line painted along a side gives 0.1 and more.
+    """
+    image = np.asarray(image, np.float32)
+    steps = []
+    for turns in range(4):  # Each side in turn, as the top rows.
+        side = np.rot90(image, turns)
+        outer, inner = side[:width].mean(axis=(0, 1)), side[width : 3 * width].mean(axis=(0, 1))
+        steps.append(float(np.abs(outer - inner).max()))
+    return max(steps)
 
 
 def color_histogram(image: np.ndarray, bins: int = 8) -> np.ndarray:

@@ -73,8 +73,11 @@ class LossConfig:
         check_finite("style_weight", self.style_weight, allow_zero=False)
         check_finite("tv_weight", self.tv_weight, allow_zero=True)
 
-    def objective(self) -> Objective:
+    def objective(self, wrap: bool = False) -> Objective:
         """Content, Gram style and total-variation terms with these layers and weights.
+
+        Args:
+            wrap: The picture tiles: its total variation counts opposite sides as neighbours.
 
         Raises:
             ConfigError: a layer the backbone does not have.
@@ -86,7 +89,7 @@ class LossConfig:
             [
                 ContentLoss(content, self.content_weight),
                 GramStyleLoss(style, self.style_weight),
-                TotalVariationLoss(self.tv_weight),
+                TotalVariationLoss(self.tv_weight, wrap=wrap),
             ]
         )
 

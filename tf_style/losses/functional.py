@@ -39,6 +39,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import keras
+import numpy as np
 from keras import ops
 
 _EPSILON = 1e-8
@@ -128,19 +129,148 @@ def blend_grams(grams: Sequence, blend_weights: Sequence[float] | None = None):
     return _sum([gram * (weight / total) for gram, weight in zip(grams, blend_weights)])
 
 
-def tv_loss(images):
+def tv_loss(images, wrap: bool = False):
     """Total-variation smoothness: mean squared difference between neighbouring pixels.
 
     Args:
         images: (B, H, W, C) in [0, 1].
+        wrap: Also count the last row's and column's differences to the first
+            (a picture that tiles: its opposite sides are neighbours).
 
     Returns:
-        float32 scalar: mean over (B, H-1, W, C) of dy^2 plus mean over (B, H, W-1, C) of dx^2.
+        float32 scalar: mean over (B, H-1, W, C) of dy^2 plus mean over (B, H, W-1, C) of dx^2
+        (H and W pairs each when `wrap`).
     """
     images = ops.cast(images, "float32")
-    vertical = images[:, 1:, :, :] - images[:, :-1, :, :]
-    horizontal = images[:, :, 1:, :] - images[:, :, :-1, :]
+    if wrap:
+        images = ops.concatenate([images, images[:, :1]], axis=1)
+        images = ops.concatenate([images, images[:, :, :1]], axis=2)
+        vertical = images[:, 1:, :-1, :] - images[:, :-1, :-1, :]
+        horizontal = images[:, :-1, 1:, :] - images[:, :-1, :-1, :]
+    else:
+        vertical = images[:, 1:, :, :] - images[:, :-1, :, :]
+        horizontal = images[:, :, 1:, :] - images[:, :, :-1, :]
     return ops.mean(ops.square(vertical)) + ops.mean(ops.square(horizontal))
+
+
+def sorted_projections(features, projections):
+    """Feature vectors projected on some directions, each direction's values sorted.
+
+    Args:
+        features: (B, H, W, C) activations.
+        projections: (C, P) directions (columns).
+
+    Returns:
+        (B, H * W, P) float32, ascending along axis 1.
+    """
+    features = ops.cast(features, "float32")
+    shape = ops.shape(features)
+    flat = ops.reshape(features, (shape[0], shape[1] * shape[2], shape[3]))
+    return ops.sort(ops.matmul(flat, ops.cast(projections, "float32")), axis=1)
+
+
+def resample_quantiles(quantiles, count: int):
+    """(Q, P) values at Q evenly spaced quantiles -> (count, P) at `count` of them, linearly interpolated.
+
+    Quantile i of n sits at probability (i + 1/2) / n; NumPy in, NumPy out.
+    """
+    quantiles = np.asarray(quantiles, np.float32)
+    known = (np.arange(len(quantiles)) + 0.5) / len(quantiles)
+    wanted = (np.arange(count) + 0.5) / count
+    return np.stack([np.interp(wanted, known, column) for column in quantiles.T], axis=1).astype(np.float32)
+
+
+def sliced_wasserstein_loss(features, target_quantiles, projections):
+    """Squared sliced Wasserstein-2 distance of the feature distribution to a target, relative to its spread.
+
+    Each feature vector (one per position) is projected on every direction; the
+    sorted projections are compared with the target's quantiles (Heitz et al.,
+    CVPR 2021). With the channel axes as directions this is the per-channel
+    histogram loss (Risser et al., 2017).
+
+    Args:
+        features: (B, H, W, C) activations; H and W known when traced.
+        target_quantiles: (Q, P) NumPy: the target's projected values at Q evenly
+            spaced quantiles (`projected_quantiles`).
+        projections: (C, P) the same directions.
+
+    Returns:
+        float32 scalar: mean squared difference of sorted values over the mean
+        squared deviation of the target's values from their mean per direction.
+    """
+    values = sorted_projections(features, projections)
+    target = resample_quantiles(target_quantiles, values.shape[1])
+    spread = float(np.mean(np.square(target - target.mean(axis=0)))) + _EPSILON
+    return ops.mean(ops.square(values - ops.convert_to_tensor(target)[None])) / spread
+
+
+def projected_quantiles(
+    features_per_style: Sequence, projections, blend_weights: Sequence[float] | None = None, count: int = 4096
+) -> np.ndarray:
+    """The paintings' feature distribution, projected on `projections`, at `count` evenly spaced quantiles.
+
+    Several paintings make one mixture: each painting's positions weigh its blend
+    weight (normalised to sum 1) divided by its number of positions.
+
+    Args:
+        features_per_style: Each painting's (1, h, w, C) activations.
+        projections: (C, P) directions.
+        blend_weights: One positive weight per painting; None for equal.
+        count: Quantiles to keep.
+
+    Returns:
+        (count, P) float32 NumPy array, ascending down each column.
+    """
+    projections = np.asarray(projections, np.float32)
+    features_per_style = list(features_per_style)
+    blend_weights = blend_weights if blend_weights is not None else [1.0] * len(features_per_style)
+    values, weights = [], []
+    for features, weight in zip(features_per_style, blend_weights):
+        flat = np.asarray(ops.convert_to_numpy(features), np.float32).reshape(-1, projections.shape[0])
+        values.append(flat @ projections)
+        weights.append(np.full(len(flat), weight / len(flat)))
+    values, weights = np.concatenate(values), np.concatenate(weights)
+    weights = weights / weights.sum()
+    order = np.argsort(values, axis=0)
+    wanted = (np.arange(count) + 0.5) / count
+    columns = []
+    for column in range(values.shape[1]):
+        sorted_weights = weights[order[:, column]]
+        probabilities = np.cumsum(sorted_weights) - sorted_weights / 2  # Each sample at its mass's middle.
+        columns.append(np.interp(wanted, probabilities, values[order[:, column], column]))
+    return np.stack(columns, axis=1).astype(np.float32)
+
+
+def feature_patches(features, size: int = 3):
+    """Every `size` x `size` patch of feature maps (B, H, W, C), flattened: (B, (H-size+1)(W-size+1), size*size*C)."""
+    patches = ops.image.extract_patches(ops.cast(features, "float32"), size, strides=1, padding="valid")
+    shape = ops.shape(patches)
+    return ops.reshape(patches, (shape[0], shape[1] * shape[2], shape[3]))
+
+
+def mrf_loss(features, target_patches, size: int = 3):
+    """Distance of each feature patch to its most similar painting patch (Li & Wand, CVPR 2016), relative.
+
+    Patches are matched by normalised cross-correlation (cosine similarity); the
+    match is held fixed (no gradient through the choice), as in the paper.
+
+    Args:
+        features: (B, H, W, C) activations.
+        target_patches: (M, size*size*C) the painting's patches (`feature_patches`).
+        size: Patch side.
+
+    Returns:
+        float32 scalar: mean over patches of ||p - nearest||^2, over the mean ||t||^2
+        of the painting's patches.
+    """
+    patches = feature_patches(features, size)
+    target = ops.cast(target_patches, "float32")
+    unit = patches / (ops.norm(patches, axis=-1, keepdims=True) + _EPSILON)
+    target_unit = target / (ops.norm(target, axis=-1, keepdims=True) + _EPSILON)
+    nearest = ops.argmax(ops.matmul(unit, ops.transpose(target_unit)), axis=-1)
+    matched = ops.take(target, nearest, axis=0)
+    error = ops.mean(ops.sum(ops.square(patches - ops.stop_gradient(matched)), axis=-1))
+    return error / (ops.mean(ops.sum(ops.square(target), axis=-1)) + _EPSILON)
 
 
 def weighted_layer_sum(per_layer: Mapping, layer_weights: Mapping[str, float]):

@@ -6,12 +6,20 @@ network's ``{layer: activations}`` of it, `target` what the term compares them
 with (from `term.target(...)`, computed once per reference image), `value` a
 float32 scalar (unweighted) and `details` a dict of further scalars to report
 (``style_loss/<layer>``). `tf_style.losses.objective.Objective` weighs and sums them.
+
+`reads` says what a term's target is made from: "photo" (``target(features)``),
+"paintings" (``target(features_per_style, blend_weights)``) or None (no target).
+The style terms: `GramStyleLoss` (Gatys et al.), `SlicedWassersteinStyleLoss`
+(Heitz et al. 2021; with the channel axes as directions, the per-channel
+histogram loss of Risser et al. 2017) and `MRFStyleLoss` (Li & Wand 2016).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 from tf_style.losses import functional
 
@@ -37,6 +45,7 @@ class ContentLoss(LayerLoss):
     """``content_loss``: relative squared distance of feature maps to the photo's, per layer (see `LayerLoss`)."""
 
     key = "content_loss"
+    reads = "photo"
 
     def target(self, features: Mapping[str, Tensor]) -> dict[str, Tensor]:
         """The photo's features (B, h, w, C) at this term's layers."""
@@ -54,6 +63,7 @@ class GramStyleLoss(LayerLoss):
     """
 
     key = "style_loss"
+    reads = "paintings"
 
     def target(
         self, features_per_style: Sequence[Mapping[str, Tensor]], blend_weights: Sequence[float] | None = None
@@ -78,18 +88,124 @@ class GramStyleLoss(LayerLoss):
         return functional.weighted_layer_sum(per_layer, self.layer_weights), details
 
 
+class SlicedWassersteinStyleLoss(LayerLoss):
+    """``sliced_wasserstein_loss``: the feature distribution's distance to the paintings', per layer.
+
+    The Gram matrix keeps only second moments; this compares whole distributions,
+    seen along many directions (`functional.sliced_wasserstein_loss`). The
+    directions are random unit vectors, as many as the layer has channels, drawn
+    once per target from `seed` (a fixed objective, which L-BFGS needs); with
+    ``directions="channels"`` they are the channel axes: ``histogram_loss``.
+
+    Args:
+        layer_weights: {Keras layer name: weight}.
+        weight: The term's weight in the objective.
+        directions: "random" or "channels".
+        seed: Seeds the random directions.
+    """
+
+    reads = "paintings"
+
+    def __init__(
+        self, layer_weights: Mapping[str, float], weight: float = 1.0, directions: str = "random", seed: int = 0
+    ):
+        super().__init__(layer_weights, weight)
+        if directions not in ("random", "channels"):
+            raise ValueError(f"directions must be 'random' or 'channels', got {directions!r}")
+        self.directions = directions
+        self.seed = seed
+        self.key = "sliced_wasserstein_loss" if directions == "random" else "histogram_loss"
+
+    def _projections(self, channels: int, layer_index: int) -> np.ndarray:
+        if self.directions == "channels":
+            return np.eye(channels, dtype=np.float32)
+        directions = np.random.default_rng([self.seed, layer_index]).standard_normal((channels, channels))
+        return (directions / np.linalg.norm(directions, axis=0, keepdims=True)).astype(np.float32)
+
+    def target(self, features_per_style, blend_weights: Sequence[float] | None = None) -> dict:
+        """{layer: (quantiles (Q, P), directions (C, P))} of the paintings' features, blended as a mixture."""
+        features_per_style = [dict(features) for features in features_per_style]
+        target = {}
+        for index, name in enumerate(self.layer_weights):
+            projections = self._projections(int(features_per_style[0][name].shape[-1]), index)
+            quantiles = functional.projected_quantiles(
+                [features[name] for features in features_per_style], projections, blend_weights
+            )
+            target[name] = (quantiles, projections)
+        return target
+
+    def __call__(self, image, features, target) -> tuple[Tensor, dict]:
+        per_layer = {
+            name: functional.sliced_wasserstein_loss(features[name], *target[name]) for name in self.layer_weights
+        }
+        details = {f"{self.key}/{name}": value for name, value in per_layer.items()}
+        return functional.weighted_layer_sum(per_layer, self.layer_weights), details
+
+
+class MRFStyleLoss(LayerLoss):
+    """``mrf_loss``: each 3 x 3 feature patch against its most similar painting patch, per layer.
+
+    Li & Wand (2016) use ``block3_conv1`` and ``block4_conv1``. The paintings'
+    patches are pooled (blend weights do not apply) and thinned evenly to at most
+    `max_patches` per layer, which bounds the similarity matrix's memory
+    (positions x `max_patches` floats).
+
+    Args:
+        layer_weights: {Keras layer name: weight}.
+        weight: The term's weight in the objective.
+        max_patches: Painting patches kept per layer.
+    """
+
+    key = "mrf_loss"
+    reads = "paintings"
+
+    def __init__(self, layer_weights: Mapping[str, float], weight: float = 1.0, max_patches: int = 4096):
+        super().__init__(layer_weights, weight)
+        self.max_patches = max_patches
+
+    def target(self, features_per_style, blend_weights: Sequence[float] | None = None) -> dict:
+        """{layer: (M, 9 C) the paintings' patches}."""
+        features_per_style = [dict(features) for features in features_per_style]
+        target = {}
+        for name in self.layer_weights:
+            patches = np.concatenate(
+                [
+                    functional.ops.convert_to_numpy(functional.feature_patches(features[name]))[0]
+                    for features in features_per_style
+                ]
+            )
+            if len(patches) > self.max_patches:
+                patches = patches[np.linspace(0, len(patches) - 1, self.max_patches).round().astype(int)]
+            target[name] = patches
+        return target
+
+    def __call__(self, image, features, target) -> tuple[Tensor, dict]:
+        per_layer = {name: functional.mrf_loss(features[name], target[name]) for name in self.layer_weights}
+        details = {f"{self.key}/{name}": value for name, value in per_layer.items()}
+        return functional.weighted_layer_sum(per_layer, self.layer_weights), details
+
+
+def _numpy(tensor) -> np.ndarray:
+    import keras
+
+    return keras.ops.convert_to_numpy(tensor)
+
+
 class TotalVariationLoss:
     """``tv_loss``: mean squared difference between neighbouring pixels (reads no layers).
 
     Args:
         weight: The term's weight in the objective.
+        wrap: Opposite sides are neighbours too (a picture that tiles).
     """
 
     key = "tv_loss"
+    reads = None
 
-    def __init__(self, weight: float = 1.0):
+    def __init__(self, weight: float = 1.0, wrap: bool = False):
         self.weight = weight
+        self.wrap = wrap
         self.layer_weights: dict[str, float] = {}
 
     def __call__(self, image, features, target=None) -> tuple[Tensor, dict]:
-        return functional.tv_loss(image), {}
+        return functional.tv_loss(image, wrap=self.wrap), {}

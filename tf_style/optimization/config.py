@@ -8,15 +8,25 @@ from __future__ import annotations
 import dataclasses
 import os
 
+from tf_style.backbones import vgg
+from tf_style.backbones.boundary import BOUNDARIES
 from tf_style.errors import ConfigError
 from tf_style.losses.config import LossConfig
+from tf_style.losses.objective import Objective
+from tf_style.losses.terms import GramStyleLoss, MRFStyleLoss, SlicedWassersteinStyleLoss
 from tf_style.optimization.lbfgs import SCALINGS as LBFGS_SCALINGS
-from tf_style.validation import check_choice, check_finite, check_whole
+from tf_style.validation import check_choice, check_finite, check_layer_weights, check_whole
 
 OPTIMIZERS = ("lbfgs", "adam")
 COLOR_MODES = ("none", "luminance", "histogram")
 INIT_KINDS = ("recolored_content", "content", "noise", "style")  # or a path to an image file
 DEFAULT_LEARNING_RATE = {"adam": 0.02, "lbfgs": 1.0}
+STYLE_LOSSES = ("gram", "sliced_wasserstein", "histogram", "mrf")
+# The layers of Li & Wand (2016) for the MRF loss (its patches are too many at block1 and block2).
+MRF_LAYERS = ("block3_conv1", "block4_conv1")
+# A texture's longest side. The loss network's activations and their gradients take about
+# 2 kB a pixel in float32, so 4096 x 4096 needs some 30 GB: far beyond this limit's 8 GB at 2048.
+MAX_TEXTURE_SIDE = 2048
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +79,23 @@ class StylizeConfig(LossConfig):
         preserve_colors: "none"; "luminance" (keep the photo's colours, take the
             stylised brightness); "histogram" (recolour the style images to the
             photo's colour statistics first).
+        style_loss: The style terms: "gram" (Gram matrices, Gatys et al.),
+            "sliced_wasserstein" (whole feature distributions along random
+            directions, Heitz et al. 2021), "histogram" (per-channel feature
+            histograms, Risser et al. 2017) and "mrf" (3 x 3 feature patches
+            against the nearest painting patch at block3_conv1 and block4_conv1,
+            Li & Wand 2016). The first three read `style_layers`.
+        style_loss_weights: One positive weight per `style_loss`, normalised to
+            sum 1 and multiplied by `style_weight`; None for equal.
+        output_size: (height, width) of a texture: the run then takes no photo
+            and paints the paintings' texture (no content term; the start is
+            noise in the paintings' colours unless `init` is "noise", "style" or a
+            file). None for the photo's size (`max_size`).
+        boundary: What the loss network sees beyond the picture's border:
+            "reflect" (the picture mirrored; no line along the border), "wrap"
+            (the opposite side: the picture tiles without a seam) or "zeros"
+            (VGG's own zero padding, which paints a line along the border; about
+            a fifth faster at 384 px). See `tf_style.backbones.boundary`.
     """
 
     style_blend: tuple[float, ...] | None = None
@@ -87,12 +114,24 @@ class StylizeConfig(LossConfig):
     xla: bool = False
     max_seconds: float | None = None
     preserve_colors: str = "none"
+    style_loss: tuple[str, ...] = ("gram",)
+    style_loss_weights: tuple[float, ...] | None = None
+    output_size: tuple[int, int] | None = None
+    boundary: str = "reflect"
 
     def __post_init__(self):
         super().__post_init__()
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_choice("lbfgs_scaling", self.lbfgs_scaling, LBFGS_SCALINGS)
         check_choice("preserve_colors", self.preserve_colors, COLOR_MODES)
+        check_choice("boundary", self.boundary, BOUNDARIES)
+        if not self.style_loss:
+            raise ConfigError("style_loss must name at least one loss")
+        for name in self.style_loss:
+            check_choice("style_loss", name, STYLE_LOSSES)
+        if len(set(self.style_loss)) != len(self.style_loss):
+            raise ConfigError(f"style_loss names a loss twice: {','.join(self.style_loss)}")
+        check_layer_weights("style_loss_weights", self.style_loss_weights, self.style_loss)
         check_finite("init_noise", self.init_noise, allow_zero=True)
         check_finite("style_scale", self.style_scale, allow_zero=False)
         check_finite("adam_epsilon", self.adam_epsilon, allow_zero=False)
@@ -105,8 +144,41 @@ class StylizeConfig(LossConfig):
         if self.style_blend is not None:
             for weight in self.style_blend:
                 check_finite("style_blend", weight, allow_zero=False)
+        if self.output_size is not None:
+            if len(self.output_size) != 2:
+                raise ConfigError(f"output_size must be (height, width), got {self.output_size}")
+            for side in self.output_size:
+                check_whole("output_size", side, 32)
+            if max(self.output_size) > MAX_TEXTURE_SIDE:
+                raise ConfigError(
+                    f"output_size {self.output_size[1]}x{self.output_size[0]} is larger than "
+                    f"{MAX_TEXTURE_SIDE} pixels a side, more than this machine's memory can optimise at once"
+                )
+            if self.preserve_colors != "none":
+                raise ConfigError("preserve_colors needs a photo; a texture (output_size) has none")
         if self.init not in INIT_KINDS and not os.path.isfile(self.init):
             raise ConfigError(f"init must be one of {', '.join(INIT_KINDS)} or an image file; not found: {self.init}")
+
+    def objective(self, wrap: bool | None = None) -> Objective:
+        """Content, the `style_loss` terms and total variation (wrapped when `boundary` is "wrap").
+
+        Raises:
+            ConfigError: a layer the backbone does not have.
+        """
+        content, gram, total_variation = super().objective(wrap=self.boundary == "wrap" if wrap is None else wrap).terms
+        shares = self.style_loss_weights or (1.0,) * len(self.style_loss)
+        style_terms = []
+        for name, share in zip(self.style_loss, shares):
+            weight = self.style_weight * share / sum(shares)
+            if name == "gram":
+                style_terms.append(GramStyleLoss(gram.layer_weights, weight))
+            elif name == "mrf":
+                layers = vgg.resolve_layer_weights(MRF_LAYERS, None, vgg.ARCHITECTURE[self.backbone])
+                style_terms.append(MRFStyleLoss(layers, weight))
+            else:
+                directions = "random" if name == "sliced_wasserstein" else "channels"
+                style_terms.append(SlicedWassersteinStyleLoss(gram.layer_weights, weight, directions, self.seed))
+        return Objective([content, *style_terms, total_variation])
 
     @property
     def step_size(self) -> float:

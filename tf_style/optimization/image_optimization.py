@@ -35,6 +35,7 @@ from tf_style import color
 from tf_style.backbones.feature_extractor import FeatureExtractor
 from tf_style.errors import ConfigError
 from tf_style.io import images as images_lib
+from tf_style.losses.objective import Objective
 from tf_style.optimization.config import StylizeConfig
 from tf_style.optimization.lbfgs import LBFGS
 
@@ -97,7 +98,8 @@ class ImageOptimization:
     """One style-transfer run: set up, step through with `run`, read `result`.
 
     Args:
-        content_image: float (H, W, 3) RGB in [0, 1].
+        content_image: float (H, W, 3) RGB in [0, 1]; None paints a texture of
+            ``config.output_size`` (no content term).
         style_images: One or more float (h, w, 3) RGB images in [0, 1].
         config: The settings; defaults to `StylizeConfig()`.
         extractor: A feature extractor from `build_feature_extractor` that covers
@@ -117,7 +119,7 @@ class ImageOptimization:
 
     def __init__(
         self,
-        content_image: np.ndarray,
+        content_image: np.ndarray | None,
         style_images: Sequence[np.ndarray],
         config: StylizeConfig | None = None,
         extractor: FeatureExtractor | None = None,
@@ -125,7 +127,11 @@ class ImageOptimization:
         self.config = config = config or StylizeConfig()
         if isinstance(style_images, np.ndarray) and style_images.ndim == 3:
             style_images = [style_images]
-        self.content_image = images_lib.check_image_array(content_image, "content image")
+        if (content_image is None) == (config.output_size is None):
+            raise ConfigError("give either a content image or an output_size (a texture), not both or neither")
+        self.content_image = None
+        if content_image is not None:
+            self.content_image = images_lib.check_image_array(content_image, "content image")
         self.style_images = [images_lib.check_image_array(image, "style image") for image in style_images]
         if not self.style_images:
             raise ConfigError("at least one style image is needed")
@@ -137,6 +143,8 @@ class ImageOptimization:
             self.style_images = [color.match_color_histogram(image, self.content_image) for image in self.style_images]
 
         self.objective = config.objective()
+        if self.content_image is None:  # A texture: the paintings alone.
+            self.objective = Objective([term for term in self.objective.terms if term.reads != "photo"])
         if extractor is None:
             extractor = config.feature_extractor(self.objective.feature_layers)
         self.extractor = extractor
@@ -148,7 +156,10 @@ class ImageOptimization:
 
         # Below this side the deepest layer's maps would be under 2 x 2 pixels.
         self.min_side = 2 * extractor.min_input_size
-        self.scale_sizes = _scale_sizes(self.content_image.shape[:2], config.max_size, config.scales, self.min_side)
+        if self.content_image is None:
+            self.scale_sizes = _scale_sizes(config.output_size, max(config.output_size), config.scales, self.min_side)
+        else:
+            self.scale_sizes = _scale_sizes(self.content_image.shape[:2], config.max_size, config.scales, self.min_side)
         self.total_steps = config.num_steps * len(self.scale_sizes)
 
         self._steps_done = 0
@@ -163,9 +174,13 @@ class ImageOptimization:
     # Objective ---------------------------------------------------------------
 
     def _targets(self, size):
-        """The photo at `size` and the objective's targets there: its features, the paintings' Gram matrices."""
-        content = images_lib.resize_image(self.content_image, size)
-        content_target = self.objective.term("content_loss").target(self.extractor(content[None]))
+        """The photo at `size` (None for a texture) and the objective's targets there: its features, the
+        paintings' Gram matrices."""
+        targets = {}
+        content = None
+        if self.content_image is not None:
+            content = images_lib.resize_image(self.content_image, size)
+            targets["content_loss"] = self.objective.term("content_loss").target(self._features(content[None]))
         style_side = max(self.min_side, round(self.config.style_scale * max(size)))
 
         def style_features():  # One painting's features at a time.
@@ -174,14 +189,20 @@ class ImageOptimization:
                 if min(style_size) < self.min_side:  # A very wide or tall painting.
                     grow = self.min_side / min(style_size)
                     style_size = (math.ceil(style_size[0] * grow), math.ceil(style_size[1] * grow))
-                yield self.extractor(images_lib.resize_image(style_image, style_size)[None])
+                yield self._features(images_lib.resize_image(style_image, style_size)[None])
 
-        style_target = self.objective.term("style_loss").target(style_features(), self.config.style_blend)
-        return content, {"content_loss": content_target, "style_loss": style_target}
+        for term in self.objective.terms:
+            if term.reads == "paintings":
+                targets[term.key] = term.target(style_features(), self.config.style_blend)
+        return content, targets
+
+    def _features(self, image):
+        """The loss network's features of an image batch (1, H, W, 3), seen with `config.boundary`."""
+        return self.extractor(image, boundary=self.config.boundary)
 
     def _losses(self, image, targets):
         """The objective's losses for an image batch (1, H, W, 3); `total_loss` is what is minimised."""
-        return self.objective(image, self.extractor(image), targets)
+        return self.objective(image, self._features(image), targets)
 
     # Initialisation ----------------------------------------------------------
 
@@ -196,8 +217,18 @@ class ImageOptimization:
         return image
 
     def _init_image(self, size, content):
-        """The picture `config.init` names, at `size`, before any noise."""
+        """The picture `config.init` names, at `size`, before any noise.
+
+        A texture (`content` None) has no photo to start from: the photo kinds
+        ("content", "recolored_content") start it from noise in the paintings' colours.
+        """
         init = self.config.init
+        if init == "noise" or (content is None and init in ("content", "recolored_content")):
+            rng = np.random.default_rng(self.config.seed)
+            noise = rng.uniform(0.0, 1.0, size=(*size, 3)).astype(np.float32)
+            if init == "noise":
+                return noise
+            content = noise
         if init == "content":
             return content
         if init == "recolored_content":
@@ -206,9 +237,6 @@ class ImageOptimization:
             return color.match_color_statistics(
                 content, *color.color_statistics(self.style_images, self.config.style_blend)
             )
-        if init == "noise":
-            rng = np.random.default_rng(self.config.seed)
-            return rng.uniform(0.0, 1.0, size=(*size, 3)).astype(np.float32)
         if init == "style":
             return images_lib.resize_image(self.style_images[0], size)
         return images_lib.resize_image(images_lib.load_image(init, max_size=max(size)), size)

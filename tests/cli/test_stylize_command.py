@@ -375,3 +375,28 @@ def test_style_losses_mix_from_the_command_line(pair, tmp_path, capsys):
     assert manifest["config"]["style_loss_weights"] == [3.0, 1.0, 1.0, 1.0]
     for key in ("style_loss", "sliced_wasserstein_loss", "histogram_loss", "mrf_loss"):
         assert manifest["final_losses"][key] > 0
+
+
+def test_masks_from_the_command_line(pair, tmp_path, capsys):
+    content, style = pair
+    left = np.zeros((48, 64, 3), np.float32)
+    left[:, :32] = 1.0
+    images.save_image(left, str(tmp_path / "left.png"))
+    images.save_image(1.0 - left, str(tmp_path / "right.png"))
+    images.save_image(left[:32], str(tmp_path / "wide.png"))
+    output = str(tmp_path / "masked.png")
+    values = {"content_image": content, "style_image": [style, style], "output_image": output, **FAST}
+    status, _, err = _cli(
+        capsys,
+        style_mask=[str(tmp_path / "left.png"), str(tmp_path / "right.png")],
+        content_mask=str(tmp_path / "left.png"),
+        **values,
+    )
+    assert status == 0, err
+    manifest = json.loads(Path(tmp_path / "masked.json").read_text())
+    assert manifest["style_masks"] == [str(tmp_path / "left.png"), str(tmp_path / "right.png")]
+    assert manifest["content_mask"] == str(tmp_path / "left.png")
+    values["output_image"] = str(tmp_path / "bad.png")
+    status, _, err = _cli(capsys, content_mask=str(tmp_path / "wide.png"), **values)
+    _assert_one_line_error(status, err, "a mask must have the photo's shape")
+    assert not (tmp_path / "bad.png").exists()

@@ -1,5 +1,7 @@
 """Image optimisation on a tiny random VGG19-shaped extractor (fast, no download)."""
 
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -308,3 +310,73 @@ def test_a_photo_and_an_output_size_exclude_each_other(photo, painting, tiny_ext
 def test_a_tileable_picture_wraps_its_smoothness_term_too():
     assert FAST.replace(boundary="wrap").objective().term("tv_loss").wrap
     assert not FAST.objective().term("tv_loss").wrap
+
+
+def test_masked_gram_matrix_is_the_gram_matrix_of_the_region():
+    from tf_style.losses import functional
+
+    features = tf.random.uniform((1, 4, 6, 3), seed=0)
+    ones = tf.ones((1, 4, 6, 1))
+    np.testing.assert_allclose(
+        functional.masked_gram_matrix(features, ones), functional.gram_matrix(features), rtol=1e-5
+    )
+    left = tf.concat([tf.ones((1, 4, 3, 1)), tf.zeros((1, 4, 3, 1))], axis=2)
+    np.testing.assert_allclose(
+        functional.masked_gram_matrix(features, left), functional.gram_matrix(features[:, :, :3]), rtol=1e-5
+    )
+
+
+def _two_paintings():
+    """Stripes in warm colours and in cool ones: far apart in mean colour."""
+    stripes = make_painting(64, 64)[..., :1] > 0.5
+    warm = np.where(stripes, [0.95, 0.55, 0.1], [0.8, 0.15, 0.1]).astype(np.float32)
+    cool = np.where(stripes, [0.1, 0.6, 0.9], [0.1, 0.2, 0.6]).astype(np.float32)
+    return warm, cool
+
+
+def test_each_painting_stays_in_its_region(photo, tiny_extractor):
+    warm, cool = _two_paintings()
+    left = np.zeros(photo.shape[:2], np.float32)
+    left[:, : photo.shape[1] // 2] = 1.0
+    config = FAST.replace(num_steps=40)
+    result = stylize(photo, [warm, cool], config, tiny_extractor, style_masks=[left, 1.0 - left])
+    half = result.image.shape[1] // 2
+
+    def distance(picture, painting):  # Mean colour: the regions' own statistic, free of the network.
+        return float(np.abs(picture.reshape(-1, 3).mean(0) - painting.reshape(-1, 3).mean(0)).sum())
+
+    left_half, right_half = result.image[:, : half - 4], result.image[:, half + 4 :]
+    assert distance(left_half, warm) < distance(left_half, cool)
+    assert distance(right_half, cool) < distance(right_half, warm)
+
+
+def test_outside_the_content_mask_the_picture_is_the_photo(photo, painting, tiny_extractor):
+    top = np.zeros(photo.shape[:2], np.float32)
+    top[: photo.shape[0] // 2] = 1.0
+    result = stylize(photo, painting, FAST.replace(num_steps=5), tiny_extractor, content_mask=top)
+    small = images.resize_image(photo, result.image.shape[:2])
+    np.testing.assert_allclose(result.image[-6:], small[-6:], atol=1e-6)
+    assert np.abs(result.image[:6] - small[:6]).mean() > 0.01
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"style_masks": [np.ones((48, 64))] * 2}, "2 style masks for 1 style images"),
+        ({"style_masks": [np.ones((64, 64))]}, "a mask must have the photo's shape"),
+        ({"style_masks": [np.zeros((48, 64))]}, "the mask of style image 1 is empty"),
+        ({"content_mask": np.full((48, 64), 2.0)}, "must hold values in [0, 1]"),
+        ({"content_mask": np.ones((24, 32)), "changes": {"style_loss": ("mrf",)}}, "Gram style loss only"),
+    ],
+)
+def test_bad_masks(photo, painting, tiny_extractor, kwargs, message):
+    changes = kwargs.pop("changes", {})
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        ImageOptimization(photo, [painting], FAST.replace(**changes), tiny_extractor, **kwargs)
+
+
+def test_a_texture_takes_no_mask(painting, tiny_extractor):
+    with pytest.raises(ConfigError, match="masks need a photo"):
+        ImageOptimization(
+            None, [painting], FAST.replace(output_size=(40, 40)), tiny_extractor, content_mask=np.ones((40, 40))
+        )

@@ -95,6 +95,14 @@ _PRESERVE_COLORS = flags.DEFINE_enum(
     config_lib.COLOR_MODES,
     "Keep the photo's colours: luminance-only transfer, or histogram matching of the style to the photo.",
 )
+_STYLE_MASK = flags.DEFINE_multi_string(
+    "style_mask",
+    None,
+    "One mask image per --style_image, in order, the photo's shape: white where that painting's style goes.",
+)
+_CONTENT_MASK = flags.DEFINE_string(
+    "content_mask", None, "Mask image, the photo's shape: white where to stylise; elsewhere the photo stays."
+)
 _OUTPUT_SIZE = flags.DEFINE_string(
     "output_size",
     None,
@@ -207,7 +215,8 @@ def stylize_main(argv: list[str]) -> int:
     snapshots = snapshot_paths(output_image, _SAVE_PATTERN.value, _SAVE_EVERY.value, config.num_steps * config.scales)
     for path in snapshots.values():
         images.check_image_output(path)
-    inputs = [_CONTENT_IMAGE.value, *(_STYLE_IMAGE.value or []), config.init]
+    inputs = [_CONTENT_IMAGE.value, *(_STYLE_IMAGE.value or []), *(_STYLE_MASK.value or []), _CONTENT_MASK.value]
+    inputs.append(config.init)
     files.plan_outputs([output_image, manifest, *snapshots.values()], overwrite, inputs)
 
     # Read at the sizes the run uses, so memory follows --max_size, not the files.
@@ -226,7 +235,14 @@ def stylize_main(argv: list[str]) -> int:
         style_images = [images.load_image(path, max_size=style_size) for path in _STYLE_IMAGE.value]
         style_names = list(_STYLE_IMAGE.value)
 
-    optimization = ImageOptimization(content_image, style_images, config)
+    # A mask is read as its grey level, at the size the photo is read.
+    style_masks = None
+    if _STYLE_MASK.value:
+        style_masks = [images.load_image(path, max_size=config.max_size).mean(axis=-1) for path in _STYLE_MASK.value]
+    content_mask = None
+    if _CONTENT_MASK.value:
+        content_mask = images.load_image(_CONTENT_MASK.value, max_size=config.max_size).mean(axis=-1)
+    optimization = ImageOptimization(content_image, style_images, config, None, style_masks, content_mask)
 
     start = time.perf_counter()
     bar = tqdm(total=optimization.total_steps, unit="step", file=sys.stderr, dynamic_ncols=True, desc="stylize")
@@ -256,6 +272,8 @@ def stylize_main(argv: list[str]) -> int:
         "output_image": output_image,
         "content_image": content_name,
         "style_images": style_names,
+        "style_masks": list(_STYLE_MASK.value or []),
+        "content_mask": _CONTENT_MASK.value,
         "config": config.to_dict(),
         "backbone": config.backbone,
         "weights_sha256": optimization.extractor.weights_sha256,

@@ -93,6 +93,25 @@ def _tensorflow_gram_matrix():
     return _TF_GRAM[0]
 
 
+def masked_gram_matrix(features, mask):
+    """The Gram matrix of a region: positions weighed by a mask.
+
+    Args:
+        features: (B, H, W, C) activations.
+        mask: (B, H, W, 1) or (1, H, W, 1) weights in [0, 1].
+
+    Returns:
+        (B, C, C) float32: ``sum_p m(p) F(p) F(p)^T / sum_p m(p)``; with an all-ones
+        mask, `gram_matrix`.
+    """
+    features = ops.cast(features, "float32")
+    mask = ops.cast(mask, "float32")
+    shape = ops.shape(features)
+    flat = ops.reshape(features, (shape[0], shape[1] * shape[2], shape[3]))
+    weighted = ops.reshape(features * mask, (shape[0], shape[1] * shape[2], shape[3]))
+    return ops.matmul(ops.transpose(flat, (0, 2, 1)), weighted) / (ops.sum(mask) / ops.shape(mask)[0] + _EPSILON)
+
+
 def relative_squared_error(value, target):
     """||value - target||^2 / ||target||^2 per batch item, averaged over the batch."""
     value = ops.cast(value, "float32")
@@ -126,7 +145,7 @@ def blend_grams(grams: Sequence, blend_weights: Sequence[float] | None = None):
     if blend_weights is None:
         blend_weights = [1.0] * len(grams)
     total = float(sum(blend_weights))
-    return _sum([gram * (weight / total) for gram, weight in zip(grams, blend_weights)])
+    return add_all([gram * (weight / total) for gram, weight in zip(grams, blend_weights)])
 
 
 def tv_loss(images, wrap: bool = False):
@@ -276,10 +295,11 @@ def mrf_loss(features, target_patches, size: int = 3):
 def weighted_layer_sum(per_layer: Mapping, layer_weights: Mapping[str, float]):
     """Sum of per-layer losses with weights normalised to sum 1."""
     total = float(sum(layer_weights.values()))
-    return _sum([per_layer[name] * (weight / total) for name, weight in layer_weights.items()])
+    return add_all([per_layer[name] * (weight / total) for name, weight in layer_weights.items()])
 
 
-def _sum(tensors: Sequence):
+def add_all(tensors: Sequence):
+    """The sum of a non-empty list of tensors."""
     result = tensors[0]
     for tensor in tensors[1:]:
         result = result + tensor

@@ -88,6 +88,54 @@ class GramStyleLoss(LayerLoss):
         return functional.weighted_layer_sum(per_layer, self.layer_weights), details
 
 
+class RegionGramStyleLoss(LayerLoss):
+    """``style_loss`` with a region per painting: each painting's Gram matrices are matched by those of
+    the picture's positions its mask weighs (masked Gram matrices), so no painting's style spills
+    into another's region.
+
+    Its target (``reads = "painting_regions"``) is made from the paintings' features and each
+    painting's mask at every layer's resolution (`target`).
+    """
+
+    key = "style_loss"
+    reads = "painting_regions"
+
+    def target(
+        self,
+        features_per_style: Sequence[Mapping[str, Tensor]],
+        masks: Mapping[str, Sequence[Tensor]],
+        blend_weights: Sequence[float] | None = None,
+    ) -> dict:
+        """{"grams": {layer: [A_k]}, "masks": {layer: [(1, h, w, 1) mask_k]}, "shares": [w_k summing to 1]}.
+
+        Args:
+            features_per_style: Each painting's features (one image each).
+            masks: {layer: one mask per painting, at that layer's resolution}.
+            blend_weights: One positive weight per painting; None for equal.
+        """
+        grams = {name: [] for name in self.layer_weights}
+        for features in features_per_style:
+            for name in self.layer_weights:
+                grams[name].append(functional.gram_matrix(features[name]))
+        count = len(next(iter(grams.values())))
+        weights = list(blend_weights) if blend_weights is not None else [1.0] * count
+        shares = [weight / sum(weights) for weight in weights]
+        return {"grams": grams, "masks": {name: list(masks[name]) for name in self.layer_weights}, "shares": shares}
+
+    def __call__(self, image, features, target) -> tuple[Tensor, dict]:
+        per_layer = {}
+        for name in self.layer_weights:
+            regions = zip(target["grams"][name], target["masks"][name], target["shares"])
+            per_layer[name] = functional.add_all(
+                [
+                    share * functional.relative_squared_error(functional.masked_gram_matrix(features[name], mask), gram)
+                    for gram, mask, share in regions
+                ]
+            )
+        details = {f"{self.key}/{name}": value for name, value in per_layer.items()}
+        return functional.weighted_layer_sum(per_layer, self.layer_weights), details
+
+
 class SlicedWassersteinStyleLoss(LayerLoss):
     """``sliced_wasserstein_loss``: the feature distribution's distance to the paintings', per layer.
 

@@ -36,6 +36,7 @@ from tf_style.backbones.feature_extractor import FeatureExtractor
 from tf_style.errors import ConfigError
 from tf_style.io import images as images_lib
 from tf_style.losses.objective import Objective
+from tf_style.losses.terms import RegionGramStyleLoss
 from tf_style.optimization.config import StylizeConfig
 from tf_style.optimization.lbfgs import LBFGS
 
@@ -104,6 +105,11 @@ class ImageOptimization:
         config: The settings; defaults to `StylizeConfig()`.
         extractor: A feature extractor from `build_feature_extractor` that covers
             the config's layers; built from the config when None.
+        style_masks: One mask per style image, float (H, W) in [0, 1] with the
+            photo's shape (any resolution): where that painting's style goes
+            (masked Gram matrices, carried to each layer's resolution).
+        content_mask: float (H, W) in [0, 1]: where to stylise at all; outside it
+            the picture is the photo.
 
     Raises:
         ConfigError: inconsistent settings (e.g. a blend weight per style image).
@@ -123,6 +129,8 @@ class ImageOptimization:
         style_images: Sequence[np.ndarray],
         config: StylizeConfig | None = None,
         extractor: FeatureExtractor | None = None,
+        style_masks: Sequence[np.ndarray] | None = None,
+        content_mask: np.ndarray | None = None,
     ):
         self.config = config = config or StylizeConfig()
         if isinstance(style_images, np.ndarray) and style_images.ndim == 3:
@@ -142,7 +150,17 @@ class ImageOptimization:
         if config.preserve_colors == "histogram":
             self.style_images = [color.match_color_histogram(image, self.content_image) for image in self.style_images]
 
+        self.style_masks, self.content_mask = self._check_masks(style_masks, content_mask)
         self.objective = config.objective()
+        if self.style_masks is not None:  # One region per painting: masked Gram matrices.
+            if config.style_loss != ("gram",):
+                raise ConfigError("masks work with the Gram style loss only (--style_loss=gram)")
+            self.objective = Objective(
+                [
+                    RegionGramStyleLoss(term.layer_weights, term.weight) if term.key == "style_loss" else term
+                    for term in self.objective.terms
+                ]
+            )
         if self.content_image is None:  # A texture: the paintings alone.
             self.objective = Objective([term for term in self.objective.terms if term.reads != "photo"])
         if extractor is None:
@@ -171,16 +189,69 @@ class ImageOptimization:
         self._best_losses: dict = {}
         self.step_function = None  # The compiled step of the current scale (exposed for tests).
 
+    def _check_masks(self, style_masks, content_mask):
+        """The masks as float32 (H, W) in [0, 1]: each painting's region (its style mask times the
+        content mask), or None without masks; and the content mask (None for none)."""
+        if style_masks is None and content_mask is None:
+            return None, None
+        if self.content_image is None:
+            raise ConfigError("masks need a photo; a texture (output_size) has none")
+        shape = self.content_image.shape[:2]
+
+        def checked(mask, role):
+            mask = np.asarray(mask, np.float32)
+            if mask.ndim == 3:
+                mask = mask.mean(axis=-1)
+            if mask.ndim != 2 or abs(mask.shape[1] / mask.shape[0] - shape[1] / shape[0]) > 0.01 * shape[1] / shape[0]:
+                raise ConfigError(
+                    f"the {role} is {mask.shape[1]}x{mask.shape[0]}, the photo {shape[1]}x{shape[0]}: "
+                    "a mask must have the photo's shape"
+                )
+            if not np.isfinite(mask).all() or mask.min() < 0 or mask.max() > 1:
+                raise ConfigError(f"the {role} must hold values in [0, 1]")
+            return mask
+
+        content_mask = None if content_mask is None else checked(content_mask, "content mask")
+        if style_masks is None:
+            regions = [content_mask] * len(self.style_images)
+        else:
+            if len(style_masks) != len(self.style_images):
+                raise ConfigError(f"{len(style_masks)} style masks for {len(self.style_images)} style images")
+            regions = [checked(mask, "style mask") for mask in style_masks]
+            if content_mask is not None:
+                regions = [region * _resize_mask(content_mask, region.shape) for region in regions]
+        for index, region in enumerate(regions):
+            if region.max() <= 0:
+                raise ConfigError(f"the mask of style image {index + 1} is empty: it marks no pixel")
+        return regions, content_mask
+
+    def _layer_masks(self, size, content_features) -> dict:
+        """{layer: each painting's region at the layer's resolution, (1, h, w, 1)}, seen as the features are
+        (padded as `config.boundary` pads the picture, then area-averaged to the map's size)."""
+        from tf_style.backbones.boundary import pad_images
+
+        margin = self.extractor.min_input_size
+        masks = {}
+        for name, features in content_features.items():
+            height, width = int(features.shape[1]), int(features.shape[2])
+            masks[name] = []
+            for region in self.style_masks:
+                mask = _resize_mask(region, size)[None, ..., None]
+                padded = pad_images(tf.constant(mask), margin, self.config.boundary)
+                masks[name].append(tf.image.resize(padded, (height, width), method="area"))
+        return masks
+
     # Objective ---------------------------------------------------------------
 
     def _targets(self, size):
         """The photo at `size` (None for a texture) and the objective's targets there: its features, the
         paintings' Gram matrices."""
         targets = {}
-        content = None
+        content = content_features = None
         if self.content_image is not None:
             content = images_lib.resize_image(self.content_image, size)
-            targets["content_loss"] = self.objective.term("content_loss").target(self._features(content[None]))
+            content_features = self._features(content[None])
+            targets["content_loss"] = self.objective.term("content_loss").target(content_features)
         style_side = max(self.min_side, round(self.config.style_scale * max(size)))
 
         def style_features():  # One painting's features at a time.
@@ -194,6 +265,9 @@ class ImageOptimization:
         for term in self.objective.terms:
             if term.reads == "paintings":
                 targets[term.key] = term.target(style_features(), self.config.style_blend)
+            elif term.reads == "painting_regions":
+                layer_masks = self._layer_masks(size, content_features)
+                targets[term.key] = term.target(style_features(), layer_masks, self.config.style_blend)
         return content, targets
 
     def _features(self, image):
@@ -416,6 +490,10 @@ class ImageOptimization:
         if self.config.preserve_colors == "luminance":
             content = images_lib.resize_image(self.content_image, final_size)
             image = color.transfer_luminance(image, content)
+        if self.content_mask is not None:  # Outside the mask, the photo.
+            content = images_lib.resize_image(self.content_image, final_size)
+            inside = _resize_mask(self.content_mask, final_size)[..., None]
+            image = inside * image + (1.0 - inside) * content
         return StylizeResult(
             image=image,
             losses=dict(self._best_losses),
@@ -434,6 +512,8 @@ def stylize(
     config: StylizeConfig | None = None,
     extractor: FeatureExtractor | None = None,
     callback=None,
+    style_masks: Sequence[np.ndarray] | None = None,
+    content_mask: np.ndarray | None = None,
 ) -> StylizeResult:
     """Repaints `content_image` in the style of `style_images`; see `ImageOptimization`.
 
@@ -443,6 +523,8 @@ def stylize(
         config: The settings; defaults to `StylizeConfig()`.
         extractor: Optional prebuilt feature extractor (reuse it across calls).
         callback: Called with each `Progress`.
+        style_masks: One (H, W) mask in [0, 1] per style image: where its style goes.
+        content_mask: (H, W) mask in [0, 1]: where to stylise at all.
 
     Returns:
         A `StylizeResult`; its ``image`` is float32 (H', W', 3) in [0, 1], the
@@ -453,7 +535,7 @@ def stylize(
         >>> result = stylize(load_image("photo.jpg"), load_image("painting.jpg"),
         ...                  StylizeConfig(backbone="vgg16_hed", max_size=256))  # doctest: +SKIP
     """
-    optimization = ImageOptimization(content_image, style_images, config, extractor)
+    optimization = ImageOptimization(content_image, style_images, config, extractor, style_masks, content_mask)
     for progress in optimization.run():
         if callback is not None:
             callback(progress)
@@ -486,3 +568,11 @@ def _scale_sizes(shape, max_size: int, scales: int, min_side: int) -> list:
         if min(size) >= min_side:
             sizes.append(size)
     return sizes
+
+
+def _resize_mask(mask: np.ndarray, size) -> np.ndarray:
+    """A (H, W) mask in [0, 1] resized to `size` = (height, width) (antialiased), still in [0, 1]."""
+    if tuple(mask.shape) == tuple(size):
+        return mask
+    resized = tf.image.resize(mask[..., None], tuple(int(side) for side in size), method="bilinear", antialias=True)
+    return np.clip(resized.numpy()[..., 0], 0.0, 1.0)

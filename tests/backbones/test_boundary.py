@@ -1,4 +1,4 @@
-"""What the loss network sees beyond the border: the picture reflected or wrapped around."""
+"""What the loss network sees beyond the border: the picture reflected or wrapped around, cropped off again."""
 
 import numpy as np
 import pytest
@@ -34,20 +34,26 @@ def shallow_extractor():
     return build_feature_extractor(["block1_conv1", "block3_conv1"], "vgg16_hed", weights=None, width=1 / 16)
 
 
-@pytest.mark.parametrize("mode, margin", [("zeros", 0), ("reflect", 4), ("wrap", 4)])
-def test_the_maps_are_those_of_the_padded_picture(shallow_extractor, mode, margin):
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "wrap"])
+def test_the_margin_is_cropped_off_every_map(shallow_extractor, mode):
     images = tf.random.uniform((1, 40, 56, 3), seed=1)
     features = shallow_extractor(images, boundary=mode)
-    assert features["block1_conv1"].shape[1:3] == (40 + 2 * margin, 56 + 2 * margin)
-    assert features["block3_conv1"].shape[1:3] == ((40 + 2 * margin) // 4, (56 + 2 * margin) // 4)
+    assert features["block1_conv1"].shape[1:3] == (40, 56)
+    assert features["block3_conv1"].shape[1:3] == (10, 14)
+
+
+def test_cropping_keeps_the_pictures_part():
+    features = {"a": tf.reshape(tf.range(2 * 12 * 16 * 1, dtype=tf.float32), (2, 12, 16, 1))}
+    cropped = boundary.crop_features(features, 4, {"a": 2}, "reflect")["a"]
+    np.testing.assert_array_equal(cropped.numpy(), features["a"].numpy()[:, 2:10, 2:14])
+    assert boundary.crop_features(features, 4, {"a": 2}, "zeros")["a"] is features["a"]
 
 
 def test_reflect_sees_no_frame_around_a_flat_picture(shallow_extractor):
     flat = tf.fill((1, 40, 56, 3), 0.6)
-    for mode, margin, frame in (("zeros", 0, True), ("reflect", 4, False)):
+    for mode, frame in (("zeros", True), ("reflect", False)):
         activations = shallow_extractor(flat, boundary=mode)["block1_conv1"].numpy()[0]
-        own = activations[margin : activations.shape[0] - margin, margin : activations.shape[1] - margin]
-        spread = np.abs(own - own[20, 28]).max()
+        spread = np.abs(activations - activations[20, 28]).max()
         assert (spread > 1e-3) == frame, (mode, spread)
 
 
@@ -56,12 +62,7 @@ def test_wrap_makes_features_follow_a_circular_shift(shallow_extractor):
     images = tf.random.uniform((1, 40, 56, 3), seed=2)
     shifted = tf.roll(images, shift=8, axis=2)
     for mode, follows in (("wrap", True), ("zeros", False)):
-        margin = 4 if mode == "wrap" else 0  # The picture's own part of the maps.
-        original = shallow_extractor(images, boundary=mode)["block1_conv1"].numpy()[:, margin : -margin or None]
-        moved = shallow_extractor(shifted, boundary=mode)["block1_conv1"].numpy()[:, margin : -margin or None]
-        original, moved = (
-            original[:, :, margin : original.shape[2] - margin],
-            moved[:, :, margin : moved.shape[2] - margin],
-        )
+        original = shallow_extractor(images, boundary=mode)["block1_conv1"].numpy()
+        moved = shallow_extractor(shifted, boundary=mode)["block1_conv1"].numpy()
         gap = np.abs(np.roll(original, 8, axis=2) - moved).max()
         assert (gap < 1e-4) == follows, (mode, gap)

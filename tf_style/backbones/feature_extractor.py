@@ -53,7 +53,7 @@ class FeatureExtractor(keras.Model):
     Called on float32 RGB images (B, H, W, 3) in [0, 1], it returns a dict
     ``{keras_layer_name: float32 (B, h, w, channels)}``. With ``boundary="reflect"``
     or ``"wrap"`` the images are first padded that way by `min_input_size`
-    pixels a side, and the maps are those of the padded images
+    pixels a side, and that margin is cropped off every map again
     (`tf_style.backbones.boundary`); the default, "zeros", leaves the
     convolutions' zero padding as the border.
     Its settings are attributes (`feature_layers` with Keras names, `backbone`,
@@ -119,11 +119,12 @@ class FeatureExtractor(keras.Model):
         self.taps = keras.Model(stack.input, [stack.get_layer(name).output for name in names], name=stack.name)
 
     def call(self, images, boundary: str = "zeros"):
-        # A margin of a whole number of feature pixels at every layer.
-        outputs = self.taps(self.preprocessing(boundary_lib.pad_images(images, self.min_input_size, boundary)))
+        margin = self.min_input_size  # A whole number of feature pixels at every layer.
+        outputs = self.taps(self.preprocessing(boundary_lib.pad_images(images, margin, boundary)))
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         # Mixed precision computes in bfloat16; the losses read float32.
-        return {name: keras.ops.cast(output, "float32") for name, output in zip(self.feature_layers, outputs)}
+        features = {name: keras.ops.cast(output, "float32") for name, output in zip(self.feature_layers, outputs)}
+        return boundary_lib.crop_features(features, margin, self.strides, boundary)
 
     def get_config(self):
         return {

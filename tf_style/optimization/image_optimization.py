@@ -226,19 +226,15 @@ class ImageOptimization:
         return regions, content_mask
 
     def _layer_masks(self, size, content_features) -> dict:
-        """{layer: each painting's region at the layer's resolution, (1, h, w, 1)}, seen as the features are
-        (padded as `config.boundary` pads the picture, then area-averaged to the map's size)."""
-        from tf_style.backbones.boundary import pad_images
-
-        margin = self.extractor.min_input_size
+        """{layer: each painting's region at the layer's resolution, (1, h, w, 1)}: the mask at the
+        picture's `size`, area-averaged to the map's size (a feature half in a region counts half)."""
         masks = {}
         for name, features in content_features.items():
             height, width = int(features.shape[1]), int(features.shape[2])
-            masks[name] = []
-            for region in self.style_masks:
-                mask = _resize_mask(region, size)[None, ..., None]
-                padded = pad_images(tf.constant(mask), margin, self.config.boundary)
-                masks[name].append(tf.image.resize(padded, (height, width), method="area"))
+            masks[name] = [
+                tf.image.resize(_resize_mask(region, size)[None, ..., None], (height, width), method="area")
+                for region in self.style_masks
+            ]
         return masks
 
     # Objective ---------------------------------------------------------------

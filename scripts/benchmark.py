@@ -26,7 +26,12 @@ Not a test: it prints a table and writes JSON. Run it on an idle machine:
    photos without their scans' dark frame: the colour step along the border
    (`tf_style.evaluation.measures.border_step`) and the seconds per step.
 
-4. Fast style networks (the shipped ones in saved_models/, or --fast_styles):
+4. Style losses: each --style_loss on --style_loss_pairs, its time and the
+   picture measures. Masks: kodim12 with The Starry Night above and The Great
+   Wave below, each region's Gram distance to each painting, with and without
+   the masks.
+
+5. Fast style networks (the shipped ones in saved_models/, or --fast_styles):
    TFLite latency of each file at 512x512 and 1024x1024 with --num_threads
    threads (LiteRT; the median of --latency_rounds rounds over all files, each
    round's figure the median of 10 runs), and the peer's; training throughput of
@@ -81,6 +86,13 @@ _BORDER_PHOTOS = flags.DEFINE_list(
     "border_photos", ["kodim01", "kodim02", "kodim05", "kodim11"], "Kodak photos for the border comparison."
 )
 _BORDER_SIZE = flags.DEFINE_integer("border_size", 384, "Longer side of the pictures in the border comparison.")
+_SKIP_STYLE_LOSSES = flags.DEFINE_bool("skip_style_losses", False, "Skip the comparison of the style losses.")
+_STYLE_LOSS_PAIRS = flags.DEFINE_list(
+    "style_loss_pairs",
+    ["kodim05:hokusai_great_wave"],
+    "photo:painting pairs (Kodak and ../shared file names) for the style losses.",
+)
+_SKIP_REGIONS = flags.DEFINE_bool("skip_regions", False, "Skip the masks (a painting per region) measurement.")
 _SKIP_FAST = flags.DEFINE_bool("skip_fast", False, "Skip the fast style network benchmark.")
 _FAST_STYLES = flags.DEFINE_list("fast_styles", None, "Shipped styles to benchmark (default: all).")
 _FAST_PHOTOS = flags.DEFINE_list(
@@ -467,6 +479,95 @@ def border_benchmark(backbone):
     return rows
 
 
+def style_loss_benchmark(backbone):
+    """Each --style_loss at --border_size on --style_loss_pairs: time and the picture measures."""
+    from tf_style import StylizeConfig, build_feature_extractor, stylize
+    from tf_style.evaluation import measures
+    from tf_style.io import images
+    from tf_style.losses.config import DEFAULT_STYLE_LAYERS
+    from tf_style.optimization.config import STYLE_LOSSES
+
+    rows = []
+    size = _BORDER_SIZE.value
+    extractor = build_feature_extractor((*DEFAULT_STYLE_LAYERS, "block4_conv2"), backbone)
+    print(f"style losses at {size} px (edges, layout: higher keeps more of the photo; colours, Gram: lower is closer):")
+    for pair in _STYLE_LOSS_PAIRS.value:
+        photo_name, _, painting_name = pair.partition(":")
+        photo_path = os.path.join(_SHARED, "content", f"{photo_name}.png")
+        painting_path = os.path.join(_SHARED, "style", f"{painting_name}.jpg")
+        if not (os.path.exists(photo_path) and os.path.exists(painting_path)):
+            print(f"  {pair}: not in ../shared; skipped")
+            continue
+        photo = images.load_image(photo_path, max_size=size)
+        painting = images.load_image(painting_path, max_size=1024)
+        grams = measures.painting_grams(painting, size, extractor, DEFAULT_STYLE_LAYERS)
+        for loss in STYLE_LOSSES:
+            config = StylizeConfig(backbone=backbone, max_size=size, style_loss=(loss,))
+            began = time.perf_counter()
+            picture = stylize(photo, painting, config, extractor=extractor).image
+            row = {"pair": pair, "style_loss": loss, "seconds": time.perf_counter() - began}
+            row.update(measures.measure(photo, picture, painting, grams, extractor))
+            rows.append(row)
+            print(
+                f"  {pair} {loss:<18} {row['seconds']:6.1f} s  edges {row['edge_agreement']:.3f}  layout "
+                f"{row['layout_correlation']:.3f}  colours {row['color_histogram_distance']:.3f}  "
+                f"Gram {row['style_distance']:.3f}",
+                flush=True,
+            )
+            if _OUTPUT_DIR.value:
+                images.save_image(picture, os.path.join(_OUTPUT_DIR.value, f"loss_{photo_name}_{loss}.png"), True)
+    return rows
+
+
+def region_benchmark(backbone):
+    """Masks: kodim12 at --border_size, The Starry Night above 45 % of its height and The Great Wave below.
+
+    Each region's Gram distance to each painting (16 pixels either side of the seam left out),
+    with the masks and without them (the two paintings blended everywhere).
+    """
+    import numpy as np
+
+    from tf_style import StylizeConfig, stylize
+    from tf_style.evaluation import measures
+    from tf_style.io import images
+    from tf_style.losses.config import DEFAULT_STYLE_LAYERS
+
+    paths = [
+        os.path.join(_SHARED, "content", "kodim12.png"),
+        os.path.join(_SHARED, "style", "vangogh_starry_night.jpg"),
+        os.path.join(_SHARED, "style", "hokusai_great_wave.jpg"),
+    ]
+    if not all(os.path.exists(path) for path in paths):
+        print("kodim12, The Starry Night or The Great Wave not in ../shared: the masks are skipped")
+        return []
+    size = _BORDER_SIZE.value
+    photo = images.load_image(paths[0], max_size=size)
+    sky, wave = (images.load_image(path, max_size=1024) for path in paths[1:])
+    seam = int(0.45 * photo.shape[0])
+    top = np.zeros(photo.shape[:2], np.float32)
+    top[:seam] = 1.0
+    config = StylizeConfig(backbone=backbone, max_size=size)
+    extractor = config.feature_extractor(config.objective().feature_layers)
+    grams = [measures.painting_grams(painting, size, extractor, DEFAULT_STYLE_LAYERS) for painting in (sky, wave)]
+    rows = []
+    print(f"masks at {size} px: Gram distance of each region to The Starry Night / The Great Wave:")
+    for name, masks in (("masks", [top, 1.0 - top]), ("blend", None)):
+        picture = stylize(photo, [sky, wave], config, extractor=extractor, style_masks=masks).image
+        regions = {"sky": picture[: seam - 16], "ground": picture[seam + 16 :]}
+        row = {"run": name}
+        for region, pixels in regions.items():
+            row[region] = [measures.style_distance(pixels, painting_grams, extractor) for painting_grams in grams]
+        rows.append(row)
+        print(
+            f"  {name:<6} sky {row['sky'][0]:.3f} / {row['sky'][1]:.3f}  ground {row['ground'][0]:.3f} / "
+            f"{row['ground'][1]:.3f}",
+            flush=True,
+        )
+        if _OUTPUT_DIR.value:
+            images.save_image(picture, os.path.join(_OUTPUT_DIR.value, f"regions_{name}.png"), overwrite=True)
+    return rows
+
+
 def _median_ms(run, repeats: int = 10) -> float:
     run()  # Warm-up: allocation, delegates.
     times = []
@@ -667,6 +768,10 @@ def main(argv):
         report["baseline"], report["quality"] = quality_runs(content, style, _BACKBONE.value)
     if not _SKIP_BORDER.value:
         report["border"] = border_benchmark(_BACKBONE.value)
+    if not _SKIP_STYLE_LOSSES.value:
+        report["style_losses"] = style_loss_benchmark(_BACKBONE.value)
+    if not _SKIP_REGIONS.value:
+        report["regions"] = region_benchmark(_BACKBONE.value)
     if not _SKIP_FAST.value:
         report["fast"] = fast_net_benchmark(_BACKBONE.value)
     with open(_OUTPUT_JSON.value, "w") as file:

@@ -244,11 +244,14 @@ def quality_runs(content, style, backbone):
     size = images.fit_within(content.shape[:2], _QUALITY_SIZE.value)
     content_small = images.resize_image(content, size)
     style_small = images.resize_image(style, images.fit_within(style.shape[:2], max(size)))
-    content_targets = scorer(content_small[None])
-    style_targets = {name: losses.gram_matrix(value) for name, value in scorer(style_small[None]).items()}
+    # Seen as the runs see them (`boundary`), so a run is scored on the objective it minimised.
+    content_targets = scorer(content_small[None], boundary=defaults.boundary)
+    style_targets = {
+        name: losses.gram_matrix(value) for name, value in scorer(style_small[None], boundary=defaults.boundary).items()
+    }
 
     def score(picture):
-        outputs = scorer(images.resize_image(picture, size)[None])
+        outputs = scorer(images.resize_image(picture, size)[None], boundary=defaults.boundary)
         style_distance = np.mean(
             [float(losses.style_layer_loss(outputs[name], style_targets[name])) for name in defaults.style_layers]
         )

@@ -400,3 +400,20 @@ def test_masks_from_the_command_line(pair, tmp_path, capsys):
     status, _, err = _cli(capsys, content_mask=str(tmp_path / "wide.png"), **values)
     _assert_one_line_error(status, err, "a mask must have the photo's shape")
     assert not (tmp_path / "bad.png").exists()
+
+
+def test_one_label_image_holds_every_region(pair, tmp_path, capsys):
+    content, style = pair
+    labels = np.zeros((48, 64, 3), np.float32)
+    labels[:, :32] = [1.0, 0.0, 0.0]
+    labels[:, 32:] = [0.0, 0.0, 1.0]
+    images.save_image(labels, str(tmp_path / "labels.png"))
+    output = str(tmp_path / "labelled.png")
+    values = {"content_image": content, "style_image": [style, style], "output_image": output, **FAST}
+    label = str(tmp_path / "labels.png")
+    status, _, err = _cli(capsys, style_mask=[label + "#ff0000", label + "#0000ff"], **values)
+    assert status == 0, err
+    values["output_image"] = str(tmp_path / "none.png")
+    status, _, err = _cli(capsys, style_mask=[label + "#ff0000", label + "#00ff00"], **values)
+    _assert_one_line_error(status, err, "has no pixel of colour #00ff00")
+    assert not (tmp_path / "none.png").exists()

@@ -98,7 +98,8 @@ _PRESERVE_COLORS = flags.DEFINE_enum(
 _STYLE_MASK = flags.DEFINE_multi_string(
     "style_mask",
     None,
-    "One mask image per --style_image, in order, the photo's shape: white where that painting's style goes.",
+    "One mask per --style_image, in order, the photo's shape: white where that painting's style goes; "
+    "or a label image and a colour, labels.png#1e90ff.",
 )
 _CONTENT_MASK = flags.DEFINE_string(
     "content_mask", None, "Mask image, the photo's shape: white where to stylise; elsewhere the photo stays."
@@ -203,7 +204,7 @@ def stylize_main(argv: list[str]) -> int:
     check_no_arguments(argv)
     from tqdm import tqdm
 
-    from tf_style import demo
+    from tf_style import demo, masks
     from tf_style.io import files, images
     from tf_style.optimization.image_optimization import ImageOptimization
 
@@ -215,7 +216,8 @@ def stylize_main(argv: list[str]) -> int:
     snapshots = snapshot_paths(output_image, _SAVE_PATTERN.value, _SAVE_EVERY.value, config.num_steps * config.scales)
     for path in snapshots.values():
         images.check_image_output(path)
-    inputs = [_CONTENT_IMAGE.value, *(_STYLE_IMAGE.value or []), *(_STYLE_MASK.value or []), _CONTENT_MASK.value]
+    mask_files = [masks.mask_path(spec) for spec in [*(_STYLE_MASK.value or []), _CONTENT_MASK.value] if spec]
+    inputs = [_CONTENT_IMAGE.value, *(_STYLE_IMAGE.value or []), *mask_files]
     inputs.append(config.init)
     files.plan_outputs([output_image, manifest, *snapshots.values()], overwrite, inputs)
 
@@ -235,13 +237,13 @@ def stylize_main(argv: list[str]) -> int:
         style_images = [images.load_image(path, max_size=style_size) for path in _STYLE_IMAGE.value]
         style_names = list(_STYLE_IMAGE.value)
 
-    # A mask is read as its grey level, at the size the photo is read.
+    # A mask is a grey level or one colour of a label image (tf_style.masks), at the photo's size.
     style_masks = None
     if _STYLE_MASK.value:
-        style_masks = [images.load_image(path, max_size=config.max_size).mean(axis=-1) for path in _STYLE_MASK.value]
+        style_masks = [masks.load_mask(spec, max_size=config.max_size) for spec in _STYLE_MASK.value]
     content_mask = None
     if _CONTENT_MASK.value:
-        content_mask = images.load_image(_CONTENT_MASK.value, max_size=config.max_size).mean(axis=-1)
+        content_mask = masks.load_mask(_CONTENT_MASK.value, max_size=config.max_size)
     optimization = ImageOptimization(content_image, style_images, config, None, style_masks, content_mask)
 
     start = time.perf_counter()

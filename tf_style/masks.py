@@ -47,6 +47,15 @@ def load_mask(spec: str, max_size: int | None = None) -> np.ndarray:
     if not mask.any():
         raise ConfigError(f"the label image {match['path']} has no pixel of colour #{match['color']}")
     if max_size is not None and max(mask.shape) > max_size:
-        mask = images.resize_image(np.repeat(mask[..., None], 3, axis=-1), images.fit_within(mask.shape, max_size))
-        mask = mask[..., 0]
+        mask = resize_mask(mask, images.fit_within(mask.shape, max_size))
     return mask
+
+
+def resize_mask(mask: np.ndarray, size) -> np.ndarray:
+    """A (H, W) mask in [0, 1] resized to `size` = (height, width) (antialiased), still in [0, 1]."""
+    if tuple(mask.shape) == tuple(size):
+        return mask
+    import tensorflow as tf  # Deferred, as in `tf_style.io.images.resize_image`.
+
+    resized = tf.image.resize(mask[..., None], tuple(int(side) for side in size), method="bilinear", antialias=True)
+    return np.clip(resized.numpy()[..., 0], 0.0, 1.0).astype(np.float32)

@@ -217,8 +217,7 @@ def stylize_main(argv: list[str]) -> int:
     for path in snapshots.values():
         images.check_image_output(path)
     mask_files = [masks.mask_path(spec) for spec in [*(_STYLE_MASK.value or []), _CONTENT_MASK.value] if spec]
-    inputs = [_CONTENT_IMAGE.value, *(_STYLE_IMAGE.value or []), *mask_files]
-    inputs.append(config.init)
+    inputs = [_CONTENT_IMAGE.value, *(_STYLE_IMAGE.value or []), *mask_files, config.init]
     files.plan_outputs([output_image, manifest, *snapshots.values()], overwrite, inputs)
 
     # Read at the sizes the run uses, so memory follows --max_size, not the files.

@@ -57,9 +57,14 @@ def gram_matrix(features):
     features = ops.cast(features, "float32")
     if keras.backend.backend() == "tensorflow":
         return _tensorflow_gram_matrix()(features)
-    shape = ops.shape(features)
-    flat = ops.reshape(features, (shape[0], shape[1] * shape[2], shape[3]))
-    return ops.matmul(ops.transpose(flat, (0, 2, 1)), flat) / ops.cast(shape[1] * shape[2], "float32")
+    flat = _positions(features)
+    return ops.matmul(ops.transpose(flat, (0, 2, 1)), flat) / ops.cast(flat.shape[1], "float32")
+
+
+def _positions(maps):
+    """(B, H, W, C) -> (B, H * W, C): one row per position."""
+    shape = ops.shape(maps)
+    return ops.reshape(maps, (shape[0], shape[1] * shape[2], shape[3]))
 
 
 _TF_GRAM = []
@@ -106,9 +111,7 @@ def masked_gram_matrix(features, mask):
     """
     features = ops.cast(features, "float32")
     mask = ops.cast(mask, "float32")
-    shape = ops.shape(features)
-    flat = ops.reshape(features, (shape[0], shape[1] * shape[2], shape[3]))
-    weighted = ops.reshape(features * mask, (shape[0], shape[1] * shape[2], shape[3]))
+    flat, weighted = _positions(features), _positions(features * mask)
     return ops.matmul(ops.transpose(flat, (0, 2, 1)), weighted) / (ops.sum(mask) / ops.shape(mask)[0] + _EPSILON)
 
 
@@ -182,9 +185,7 @@ def sorted_projections(features, projections):
     Returns:
         (B, H * W, P) float32, ascending along axis 1.
     """
-    features = ops.cast(features, "float32")
-    shape = ops.shape(features)
-    flat = ops.reshape(features, (shape[0], shape[1] * shape[2], shape[3]))
+    flat = _positions(ops.cast(features, "float32"))
     return ops.sort(ops.matmul(flat, ops.cast(projections, "float32")), axis=1)
 
 
@@ -262,9 +263,7 @@ def projected_quantiles(
 
 def feature_patches(features, size: int = 3):
     """Every `size` x `size` patch of feature maps (B, H, W, C), flattened: (B, (H-size+1)(W-size+1), size*size*C)."""
-    patches = ops.image.extract_patches(ops.cast(features, "float32"), size, strides=1, padding="valid")
-    shape = ops.shape(patches)
-    return ops.reshape(patches, (shape[0], shape[1] * shape[2], shape[3]))
+    return _positions(ops.image.extract_patches(ops.cast(features, "float32"), size, strides=1, padding="valid"))
 
 
 def mrf_loss(features, target_patches, size: int = 3):

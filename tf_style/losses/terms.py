@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import keras
 import numpy as np
 
 from tf_style.losses import functional
@@ -218,7 +219,7 @@ class MRFStyleLoss(LayerLoss):
         for name in self.layer_weights:
             patches = np.concatenate(
                 [
-                    functional.ops.convert_to_numpy(functional.feature_patches(features[name]))[0]
+                    keras.ops.convert_to_numpy(functional.feature_patches(features[name]))[0]
                     for features in features_per_style
                 ]
             )
@@ -231,12 +232,6 @@ class MRFStyleLoss(LayerLoss):
         per_layer = {name: functional.mrf_loss(features[name], target[name]) for name in self.layer_weights}
         details = {f"{self.key}/{name}": value for name, value in per_layer.items()}
         return functional.weighted_layer_sum(per_layer, self.layer_weights), details
-
-
-def _numpy(tensor) -> np.ndarray:
-    import keras
-
-    return keras.ops.convert_to_numpy(tensor)
 
 
 class TotalVariationLoss:

@@ -37,6 +37,7 @@ from tf_style.errors import ConfigError
 from tf_style.io import images as images_lib
 from tf_style.losses.objective import Objective
 from tf_style.losses.terms import RegionGramStyleLoss
+from tf_style.masks import resize_mask
 from tf_style.optimization.config import StylizeConfig
 from tf_style.optimization.lbfgs import LBFGS
 
@@ -219,7 +220,7 @@ class ImageOptimization:
                 raise ConfigError(f"{len(style_masks)} style masks for {len(self.style_images)} style images")
             regions = [checked(mask, "style mask") for mask in style_masks]
             if content_mask is not None:
-                regions = [region * _resize_mask(content_mask, region.shape) for region in regions]
+                regions = [region * resize_mask(content_mask, region.shape) for region in regions]
         for index, region in enumerate(regions):
             if region.max() <= 0:
                 raise ConfigError(f"the mask of style image {index + 1} is empty: it marks no pixel")
@@ -228,13 +229,11 @@ class ImageOptimization:
     def _layer_masks(self, size, content_features) -> dict:
         """{layer: each painting's region at the layer's resolution, (1, h, w, 1)}: the mask at the
         picture's `size`, area-averaged to the map's size (a feature half in a region counts half)."""
+        regions = [resize_mask(region, size)[None, ..., None] for region in self.style_masks]
         masks = {}
         for name, features in content_features.items():
             height, width = int(features.shape[1]), int(features.shape[2])
-            masks[name] = [
-                tf.image.resize(_resize_mask(region, size)[None, ..., None], (height, width), method="area")
-                for region in self.style_masks
-            ]
+            masks[name] = [tf.image.resize(region, (height, width), method="area") for region in regions]
         return masks
 
     # Objective ---------------------------------------------------------------
@@ -483,12 +482,12 @@ class ImageOptimization:
         image = np.clip(self._best_image.numpy()[0], 0.0, 1.0)
         if image.shape[:2] != tuple(final_size):
             image = images_lib.resize_image(image, final_size)
-        if self.config.preserve_colors == "luminance":
+        if self.content_image is not None:
             content = images_lib.resize_image(self.content_image, final_size)
+        if self.config.preserve_colors == "luminance":
             image = color.transfer_luminance(image, content)
         if self.content_mask is not None:  # Outside the mask, the photo.
-            content = images_lib.resize_image(self.content_image, final_size)
-            inside = _resize_mask(self.content_mask, final_size)[..., None]
+            inside = resize_mask(self.content_mask, final_size)[..., None]
             image = inside * image + (1.0 - inside) * content
         return StylizeResult(
             image=image,
@@ -564,11 +563,3 @@ def _scale_sizes(shape, max_size: int, scales: int, min_side: int) -> list:
         if min(size) >= min_side:
             sizes.append(size)
     return sizes
-
-
-def _resize_mask(mask: np.ndarray, size) -> np.ndarray:
-    """A (H, W) mask in [0, 1] resized to `size` = (height, width) (antialiased), still in [0, 1]."""
-    if tuple(mask.shape) == tuple(size):
-        return mask
-    resized = tf.image.resize(mask[..., None], tuple(int(side) for side in size), method="bilinear", antialias=True)
-    return np.clip(resized.numpy()[..., 0], 0.0, 1.0)

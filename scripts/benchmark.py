@@ -31,7 +31,13 @@ Not a test: it prints a table and writes JSON. Run it on an idle machine:
    Wave below, each region's Gram distance to each painting, with and without
    the masks.
 
-5. Fast style networks (the shipped ones in saved_models/, or --fast_styles):
+5. Photorealistic: --photorealistic against the plain run on photo:look
+   pairs (a look is another photo or a painting): seconds and the picture
+   measures. Print size: a 4096 x 2731 picture from kodim05 enlarged, by
+   `tf-style stylize` in a child process (tiled scales): minutes, peak memory,
+   seams.
+
+6. Fast style networks (the shipped ones in saved_models/, or --fast_styles):
    TFLite latency of each file at 512x512 and 1024x1024 with --num_threads
    threads (LiteRT; the median of --latency_rounds rounds over all files, each
    round's figure the median of 10 runs), and the peer's; training throughput of
@@ -50,6 +56,7 @@ Uses the photo and painting given by --content_image/--style_image, else
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import platform
@@ -93,6 +100,16 @@ _STYLE_LOSS_PAIRS = flags.DEFINE_list(
     "photo:painting pairs (Kodak and ../shared file names) for the style losses.",
 )
 _SKIP_REGIONS = flags.DEFINE_bool("skip_regions", False, "Skip the masks (a painting per region) measurement.")
+_SKIP_PHOTOREALISTIC = flags.DEFINE_bool("skip_photorealistic", False, "Skip the --photorealistic measurement.")
+_PHOTOREALISTIC_PAIRS = flags.DEFINE_list(
+    "photorealistic_pairs",
+    ["kodim08:kodim06", "kodim01:vangogh_starry_night", "kodim12:turner_shipwreck_of_the_minotaur"],
+    "photo:look pairs for --photorealistic; a look is a Kodak photo (kodimNN) or a painting of ../shared.",
+)
+_PHOTOREALISTIC_SIZE = flags.DEFINE_integer("photorealistic_size", 512, "Longer side of the photorealistic runs.")
+_SKIP_PRINT = flags.DEFINE_bool("skip_print", False, "Skip the print-size run (about 45 minutes on 2 cores).")
+_PRINT_SIZE = flags.DEFINE_string("print_size", "4096x2731", "WIDTHxHEIGHT of the print-size run.")
+_PRINT_TILE_STEPS = flags.DEFINE_integer("print_tile_steps", 20, "Steps per tile in the print-size run.")
 _SKIP_FAST = flags.DEFINE_bool("skip_fast", False, "Skip the fast style network benchmark.")
 _FAST_STYLES = flags.DEFINE_list("fast_styles", None, "Shipped styles to benchmark (default: all).")
 _FAST_PHOTOS = flags.DEFINE_list(
@@ -571,6 +588,126 @@ def region_benchmark(backbone):
     return rows
 
 
+def _shared_image(name):
+    """A Kodak photo (kodimNN, its scan's dark frame cut off) or a painting of ../shared; None if absent."""
+    from tf_style.io import images
+
+    if name.startswith("kodim"):
+        path = os.path.join(_SHARED, "content", f"{name}.png")
+        return images.load_image(path)[8:-8, 8:-8] if os.path.exists(path) else None
+    path = os.path.join(_SHARED, "style", f"{name}.jpg")
+    return images.load_image(path, max_size=1024) if os.path.exists(path) else None
+
+
+def photorealistic_benchmark(backbone):
+    """--photorealistic against the plain run on --photorealistic_pairs at --photorealistic_size.
+
+    For each: the seconds, the content measures (edges, layout) and the colour-histogram distance
+    to the look (a photo or a painting).
+    """
+    from tf_style import StylizeConfig, stylize
+    from tf_style.evaluation import measures
+    from tf_style.io import images
+
+    size = _PHOTOREALISTIC_SIZE.value
+    config = StylizeConfig(backbone=backbone, max_size=size)
+    extractor = config.feature_extractor(config.objective().feature_layers)
+    rows = []
+    print(f"photorealistic at {size} px (edges, layout: higher keeps more of the photo; colours: lower is closer):")
+    for pair in _PHOTOREALISTIC_PAIRS.value:
+        photo_name, _, look_name = pair.partition(":")
+        photo, look = _shared_image(photo_name), _shared_image(look_name)
+        if photo is None or look is None:
+            print(f"  {pair}: not in ../shared; skipped")
+            continue
+        photo = images.resize_image(photo, images.fit_within(photo.shape[:2], size))
+        for photorealistic in (True, False):
+            began = time.perf_counter()
+            result = stylize(photo, look, config.replace(photorealistic=photorealistic), extractor=extractor)
+            row = {
+                "pair": pair,
+                "photorealistic": photorealistic,
+                "seconds": time.perf_counter() - began,
+                "edge_agreement": measures.edge_agreement(photo, result.image),
+                "layout_correlation": measures.layout_correlation(photo, result.image),
+                "color_histogram_distance": measures.color_histogram_distance(result.image, look),
+                "photo_color_histogram_distance": measures.color_histogram_distance(photo, look),
+            }
+            rows.append(row)
+            print(
+                f"  {pair:<40} {'photorealistic' if photorealistic else 'plain':<14} {row['seconds']:6.1f} s  "
+                f"edges {row['edge_agreement']:.3f}  layout {row['layout_correlation']:.3f}  colours "
+                f"{row['color_histogram_distance']:.3f} (photo {row['photo_color_histogram_distance']:.3f})",
+                flush=True,
+            )
+            if _OUTPUT_DIR.value:
+                kind = "photorealistic" if photorealistic else "plain"
+                images.save_image(
+                    result.image, os.path.join(_OUTPUT_DIR.value, f"{kind}_{photo_name}_{look_name}.png"), True
+                )
+    return rows
+
+
+def print_benchmark(backbone):
+    """A print: kodim05 (frame cut off) enlarged to --print_size x The Starry Night, as a user runs it.
+
+    `tf-style stylize` in a child process with 4 scales (the last two in tiles of 1024 px), 100 steps
+    at the whole scales and --print_tile_steps per tile: its wall time, its peak resident memory
+    (the child's ru_maxrss), the seam measure (`measures.seam_contrast`) along the lines where the
+    finest scale's tiles met against lines halfway between them, and edges and layout at 1024 px.
+    """
+    import resource
+    import subprocess
+
+    from tf_style import tiling
+    from tf_style.evaluation import measures
+    from tf_style.io import images
+
+    photo, painting = _shared_image("kodim05"), os.path.join(_SHARED, "style", "vangogh_starry_night.jpg")
+    if photo is None or not os.path.exists(painting):
+        print("kodim05 or The Starry Night not in ../shared: the print size is skipped")
+        return {}
+    width, height = (int(side) for side in _PRINT_SIZE.value.lower().split("x"))
+    folder = _OUTPUT_DIR.value or tempfile.mkdtemp()
+    photo_path, output = os.path.join(folder, "print_photo.png"), os.path.join(folder, "print.png")
+    images.save_image(images.resize_image(photo, (height, width)), photo_path, overwrite=True)
+    config = {"scales": 4, "num_steps": 100, "tile_size": 1024, "tile_steps": _PRINT_TILE_STEPS.value}
+    command = [
+        sys.executable, "-m", "tf_style.cli.main", "stylize", f"--content_image={photo_path}",
+        f"--style_image={painting}", f"--backbone={backbone}", f"--max_size={max(height, width)}",
+        f"--output_image={output}", "--overwrite", *(f"--{key}={value}" for key, value in config.items()),
+    ]  # fmt: skip
+    print(f"print size {width}x{height}: {' '.join(command[3:])}", flush=True)
+    began = time.perf_counter()
+    subprocess.run(command, check=True, stderr=subprocess.DEVNULL)
+    seconds = time.perf_counter() - began
+    peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 / 1e9  # Linux: kilobytes.
+    picture = images.load_image(output)
+    starts = [tiling.tile_starts(length, 1024, 128) for length in (height, width)]
+    seams = [[(first + second + 1024) // 2 for first, second in itertools.pairwise(each)] for each in starts]
+    controls = [[(first + second) // 2 for first, second in itertools.pairwise(each)] for each in seams]
+    small = images.resize_image(picture, images.fit_within(picture.shape[:2], 1024))
+    reference = images.resize_image(photo, small.shape[:2])
+    report = {
+        "size": [width, height],
+        "config": config,
+        "seconds": seconds,
+        "peak_memory_gb": peak_gb,
+        "seams": measures.seam_contrast(picture, seams[1], seams[0], width=32),
+        "halfway_lines": measures.seam_contrast(picture, controls[1], controls[0], width=32),
+        "edge_agreement_at_1024": measures.edge_agreement(reference, small),
+        "layout_correlation_at_1024": measures.layout_correlation(reference, small),
+    }
+    print(
+        f"  {seconds / 60:.1f} min, peak memory {peak_gb:.2f} GB; seams: band {report['seams']['band_ratio']:.3f} "
+        f"peak {report['seams']['peak_ratio']:.2f} (lines halfway: band {report['halfway_lines']['band_ratio']:.3f} "
+        f"peak {report['halfway_lines']['peak_ratio']:.2f}); edges {report['edge_agreement_at_1024']:.3f}, "
+        f"layout {report['layout_correlation_at_1024']:.3f} at 1024 px",
+        flush=True,
+    )
+    return report
+
+
 def _median_ms(run, repeats: int = 10) -> float:
     run()  # Warm-up: allocation, delegates.
     times = []
@@ -775,6 +912,10 @@ def main(argv):
         report["style_losses"] = style_loss_benchmark(_BACKBONE.value)
     if not _SKIP_REGIONS.value:
         report["regions"] = region_benchmark(_BACKBONE.value)
+    if not _SKIP_PHOTOREALISTIC.value:
+        report["photorealistic"] = photorealistic_benchmark(_BACKBONE.value)
+    if not _SKIP_PRINT.value:
+        report["print"] = print_benchmark(_BACKBONE.value)
     if not _SKIP_FAST.value:
         report["fast"] = fast_net_benchmark(_BACKBONE.value)
     with open(_OUTPUT_JSON.value, "w") as file:

@@ -353,6 +353,7 @@ def test_a_texture_takes_output_size_and_no_photo(pair, tmp_path, capsys):
         ({"output_size": "80x16"}, "output_size must be a whole number >= 32"),
         ({"output_size": "4096x4096"}, "larger than 2048 pixels a side"),
         ({"output_size": "80x48", "preserve_colors": "luminance"}, "preserve_colors needs a photo"),
+        ({"output_size": "80x48", "photorealistic": True}, "photorealistic needs a photo"),
         ({"output_size": "80x48", "content_image": "PHOTO"}, "with --content_image use --max_size"),
         ({"tileable": True, "boundary": "zeros"}, "cannot be combined with --boundary=zeros"),
     ],
@@ -378,6 +379,41 @@ def test_style_losses_mix_from_the_command_line(pair, tmp_path, capsys):
     assert manifest["config"]["style_loss_weights"] == [3.0, 1.0, 1.0, 1.0]
     for key in ("style_loss", "sliced_wasserstein_loss", "histogram_loss", "mrf_loss"):
         assert manifest["final_losses"][key] > 0
+
+
+def test_photorealistic_from_the_command_line_with_masks(pair, tmp_path, capsys):
+    content, style = pair
+    left = np.zeros((48, 64, 3), np.float32)
+    left[:, :32] = 1.0
+    images.save_image(left, str(tmp_path / "left.png"))
+    images.save_image(1.0 - left, str(tmp_path / "right.png"))
+    output = str(tmp_path / "photoreal.png")
+    values = {"content_image": content, "style_image": [style, style], "output_image": output, **FAST}
+    masks = [str(tmp_path / "left.png"), str(tmp_path / "right.png")]
+    status, _, err = _cli(capsys, photorealistic=True, photorealism_weight=500.0, style_mask=masks, **values)
+    assert status == 0, err
+    manifest = json.loads(Path(tmp_path / "photoreal.json").read_text())
+    assert manifest["config"]["photorealistic"] is True and manifest["config"]["photorealism_weight"] == 500.0
+    assert manifest["final_losses"]["photorealism_loss"] > 0
+    values["output_image"] = str(tmp_path / "bad.png")
+    status, _, err = _cli(capsys, photorealistic=True, photorealism_weight=0.0, **values)
+    _assert_one_line_error(status, err, "photorealism_weight must be > 0")
+
+
+def test_tiles_from_the_command_line(pair, tmp_path, capsys):
+    content, style = pair
+    output = str(tmp_path / "tiled.png")
+    values = {"content_image": content, "style_image": [style], "output_image": output, "num_steps": 2}
+    status, _, err = _cli(capsys, tile_size=32, tile_overlap=8, tile_steps=1, save_every=3, **values)
+    assert status == 0, err
+    manifest = json.loads(Path(tmp_path / "tiled.json").read_text())
+    assert manifest["config"]["tile_size"] == 32 and manifest["config"]["tile_steps"] == 1
+    assert manifest["steps"] == 6  # 2 x 3 tiles of 32 x 32 over the 64 x 48 photo, one step each.
+    assert [Path(path).name for path in manifest["snapshots"]] == ["tiled_step00003.png", "tiled_step00006.png"]
+    assert images.load_image(output).shape == (48, 64, 3)
+    values["output_image"] = str(tmp_path / "bad.png")
+    status, _, err = _cli(capsys, tile_size=16, tile_overlap=8, **values)
+    _assert_one_line_error(status, err, "tile_size must be at least the 32 pixels the network needs")
 
 
 def test_masks_from_the_command_line(pair, tmp_path, capsys):

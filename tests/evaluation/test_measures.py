@@ -80,3 +80,17 @@ def test_border_step_finds_a_line_along_one_side():
     assert measures.border_step(framed) == pytest.approx(0.3, abs=0.05)
     noisy = np.clip(photo + np.random.default_rng(0).normal(0, 0.1, photo.shape), 0, 1)
     assert measures.border_step(noisy) < clean + 0.03  # Texture averages out along a side.
+
+
+def test_seam_contrast_finds_a_line_and_a_blurred_band_where_tiles_met():
+    noise = np.random.default_rng(1).normal(0, 0.03, size=(96, 128, 3))
+    texture = np.clip(make_photo(96, 128) + noise, 0, 1).astype(np.float32)
+    clean = measures.seam_contrast(texture, [64], [48], width=4)
+    assert clean["band_ratio"] == pytest.approx(1.0, abs=0.15) and clean["peak_ratio"] < 1.6
+    lined = texture.copy()
+    lined[:, 64:] += 0.1  # One side a little brighter: a line down column 64.
+    assert measures.seam_contrast(np.clip(lined, 0, 1), [64], [], width=4)["peak_ratio"] > 2.5
+    blurred = texture.copy()
+    blurred[:, 60:68] = blurred[:, 60:68].mean(axis=1, keepdims=True)  # A band with no texture.
+    assert measures.seam_contrast(blurred, [64], [], width=4)["band_ratio"] < 0.5
+    assert measures.seam_contrast(texture, [], []) == {"band_ratio": 1.0, "peak_ratio": 1.0}

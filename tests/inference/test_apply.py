@@ -6,6 +6,7 @@ import os
 import numpy as np
 import pytest
 
+from tf_style import tiling
 from tf_style.color import transfer_luminance
 from tf_style.errors import ConfigError, ModelError
 from tf_style.export import tflite
@@ -23,7 +24,7 @@ def invert(image):
 
 @pytest.mark.parametrize("length, tile, overlap", [(100, 40, 8), (64, 64, 16), (65, 64, 16), (1000, 256, 64)])
 def test_tile_starts_cover_the_image_with_the_overlap(length, tile, overlap):
-    starts = tiles.tile_starts(length, tile, overlap)
+    starts = tiling.tile_starts(length, tile, overlap)
     assert starts[0] == 0 and starts[-1] + tile >= length
     for left, right in itertools.pairwise(starts):
         assert left + tile - right >= overlap  # Neighbours share at least `overlap` pixels.

@@ -11,8 +11,9 @@ from tf_style import color
 from tf_style.backbones.feature_extractor import build_feature_extractor
 from tf_style.errors import ConfigError
 from tf_style.io import images
+from tf_style.losses import functional as losses_lib
 from tf_style.optimization.config import StylizeConfig
-from tf_style.optimization.image_optimization import ImageOptimization, stylize
+from tf_style.optimization.image_optimization import ImageOptimization, stylize, tile_gram_targets
 
 from conftest import ALL_LAYERS, make_painting, make_photo
 
@@ -259,6 +260,8 @@ def test_bad_image_arrays(painting, tiny_extractor):
         ({"init": "/no/such/start.png"}, "init must be one of"),
         ({"max_seconds": 0}, "max_seconds must be > 0"),
         ({"style_layers": ()}, "style_layers must name at least one layer"),
+        ({"photorealistic": True, "photorealism_weight": -1.0}, "photorealism_weight must be > 0"),
+        ({"photorealistic": True, "output_size": (64, 64)}, "photorealistic needs a photo"),
     ],
 )
 def test_config_validation(changes, message):
@@ -310,6 +313,22 @@ def test_a_photo_and_an_output_size_exclude_each_other(photo, painting, tiny_ext
 def test_a_tileable_picture_wraps_its_smoothness_term_too():
     assert FAST.replace(boundary="wrap").objective().term("tv_loss").wrap
     assert not FAST.objective().term("tv_loss").wrap
+
+
+def test_photorealistic_keeps_the_photos_shapes_where_the_plain_run_does_not(photo, painting, tiny_extractor):
+    # Content weight 0: only the style and the matting-Laplacian term decide the picture.
+    plain = _run(photo, painting, tiny_extractor, content_weight=0.0, num_steps=15)[2]
+    photoreal_optimization, _, photoreal = _run(
+        photo, painting, tiny_extractor, content_weight=0.0, num_steps=15, photorealistic=True
+    )
+    term = photoreal_optimization.objective.term("photorealism_loss")
+    offsets, inverses = term.target(images.resize_image(photo, photoreal.image.shape[:2]))
+
+    def affinity_residual(picture):
+        return float(losses_lib.matting_laplacian_loss(picture[None], offsets, inverses, term.epsilon))
+
+    assert "photorealism_loss" in photoreal.losses and "photorealism_loss" not in plain.losses
+    assert affinity_residual(photoreal.image) < 0.2 * affinity_residual(plain.image)
 
 
 def test_masked_gram_matrix_is_the_gram_matrix_of_the_region():
@@ -380,3 +399,83 @@ def test_a_texture_takes_no_mask(painting, tiny_extractor):
         ImageOptimization(
             None, [painting], FAST.replace(output_size=(40, 40)), tiny_extractor, content_mask=np.ones((40, 40))
         )
+
+
+class _RecordingExtractor:
+    """Passes calls to an extractor and records the sides of the images it sees."""
+
+    def __init__(self, extractor):
+        self.extractor = extractor
+        self.sides = []
+
+    def __call__(self, images, boundary="zeros"):
+        self.sides.append(tuple(int(side) for side in images.shape[1:3]))
+        return self.extractor(images, boundary=boundary)
+
+    def __getattr__(self, name):
+        return getattr(self.extractor, name)
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_a_picture_larger_than_the_tile_size_is_optimised_tile_by_tile(painting, tiny_extractor, optimizer):
+    photo = make_photo(96, 128)
+    recording = _RecordingExtractor(tiny_extractor)
+    config = FAST.replace(
+        max_size=128, scales=2, num_steps=4, tile_size=64, tile_overlap=16, tile_steps=3, optimizer=optimizer
+    )
+    optimization = ImageOptimization(photo, [painting], config, recording)
+    assert optimization.tiled == [False, True]
+    assert optimization.total_steps == 4 + 6 * 3  # 48 x 64 whole, then 2 x 3 tiles of 64 x 64.
+    progress, start = [], None
+    for each in optimization.run():
+        if each.scale == 2 and start is None:  # No tile blended in yet: the upsampled coarse picture.
+            start = optimization.result().image
+        progress.append(each)
+    result = optimization.result()
+    assert result.image.shape == (96, 128, 3) and result.steps == 22
+    tiled = [p for p in progress if p.scale == 2]
+    assert [p.tile for p in tiled] == [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 5, 5, 5, 6, 6, 6]
+    assert {p.num_tiles for p in tiled} == {6} and {p.image_size for p in tiled} == {(96, 128)}
+    # Memory follows the tile: at the tiled scale the network never sees the whole picture.
+    assert (96, 128) not in recording.sides and (64, 64) in recording.sides
+    # Every tile was worked on: no part of the picture is the upsampled coarse picture any more.
+    changed = np.abs(result.image - start).mean(axis=-1)
+    for top in (0, 48):
+        for left in (0, 43, 86):
+            assert changed[top : top + 48, left : left + 42].mean() > 1e-3
+
+
+def test_each_tile_matches_the_paintings_grams_plus_its_own_difference_from_the_mean():
+    rng = np.random.default_rng(4)
+    painting_grams = {"a": rng.normal(size=(1, 3, 3)), "b": rng.normal(size=(1, 2, 2))}
+    tile_grams = [{"a": rng.normal(size=(1, 3, 3)), "b": rng.normal(size=(1, 2, 2))} for _ in range(4)]
+    shares = np.array([0.1, 0.2, 0.3, 0.4])
+    targets = tile_gram_targets(painting_grams, tile_grams, shares)
+    for layer in ("a", "b"):
+        # Together the tiles have the paintings' statistics ...
+        mean = sum(share * target[layer] for share, target in zip(shares, targets))
+        np.testing.assert_allclose(mean, painting_grams[layer], atol=1e-12)
+        # ... and each keeps its difference from the others (the layout of the coarser scale).
+        np.testing.assert_allclose(
+            targets[2][layer] - targets[0][layer], tile_grams[2][layer] - tile_grams[0][layer], atol=1e-12
+        )
+
+
+@pytest.mark.parametrize(
+    "changes, kwargs, message",
+    [
+        ({"style_loss": ("mrf",)}, {}, "take the Gram style loss without masks"),
+        ({}, {"style_masks": [np.ones((96, 128))]}, "take the Gram style loss without masks"),
+    ],
+)
+def test_tiles_refuse_what_they_cannot_do(painting, tiny_extractor, changes, kwargs, message):
+    config = FAST.replace(max_size=128, tile_size=64, tile_overlap=16, **changes)
+    with pytest.raises(ConfigError, match=message):
+        ImageOptimization(make_photo(96, 128), [painting], config, tiny_extractor, **kwargs)
+
+
+def test_tile_sizes_are_checked():
+    with pytest.raises(ConfigError, match="tile_size must be a whole number >= 256"):
+        StylizeConfig(tile_size=200)
+    with pytest.raises(ConfigError, match="tile_steps must be a whole number >= 1"):
+        StylizeConfig(tile_steps=0)

@@ -171,6 +171,24 @@ def test_failed_line_search_keeps_the_point_and_reports_its_losses():
     assert optimizer.failed_line_searches == 1
 
 
+def test_after_a_failed_line_search_the_next_one_starts_shorter():
+    # The first step is one unit per component whatever the gradient's size: for a minimum
+    # 1e-5 away it overshoots beyond what 3 halvings repair. Repeating the same step lengths
+    # would fail for ever; going on from the shortest one tried reaches the minimum.
+    def value_and_gradient(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(tf.square(x))
+        return loss, tape.gradient(loss, x), {}
+
+    x = tf.Variable([1e-5])
+    optimizer = LBFGS(x, value_and_gradient, max_line_search=3)
+    for _ in range(5):
+        optimizer.step()
+    assert optimizer.failed_line_searches >= 1
+    assert abs(float(x.numpy()[0])) < 1e-6
+
+
 def test_gradient_steps_grow_while_the_loss_curves_downward():
     # f = sum(-x^2 + x^4 / 4) is concave near 0, so the first curvature pairs have s.y < 0 and
     # are rejected; the steps must still grow, or the method creeps (0.01 per iteration here).

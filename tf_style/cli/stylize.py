@@ -2,7 +2,8 @@
 
 Without --content_image and --style_image it runs on the built-in demo images; with --output_size
 and no --content_image it paints a texture of the painting (--tileable: one that tiles without a
-seam). It writes the
+seam). --photorealistic keeps the photo a photo (only its colours and tones change). Pictures
+larger than --tile_size are optimised tile by tile, so prints fit in memory. It writes the
 picture and, beside it, a run manifest (`<output>.json`): every setting, the library versions, the
 backbone and the SHA-256 of its weights, the seed, the scale sizes, the steps, why it stopped, the
 wall time and the final losses. Ctrl-C stops and writes the picture so far (exit 130); a loss that
@@ -121,6 +122,28 @@ _BOUNDARY = flags.DEFINE_enum(
     "What the loss network sees beyond the border: the picture mirrored, or VGG's zero padding "
     "(faster, but it paints a line along the border).",
 )
+_PHOTOREALISTIC = flags.DEFINE_bool(
+    "photorealistic",
+    _DEFAULTS.photorealistic,
+    "Keep the photo a photo: take the painting's (or another photo's) colours and tones, keep its shapes "
+    "and straight lines (matting-Laplacian term, Luan et al. 2017).",
+)
+_PHOTOREALISM_WEIGHT = flags.DEFINE_float(
+    "photorealism_weight", _DEFAULTS.photorealism_weight, "Weight of the --photorealistic term.", lower_bound=0.0
+)
+_TILE_SIZE = flags.DEFINE_integer(
+    "tile_size",
+    _DEFAULTS.tile_size,
+    "Scales with a side longer than this are optimised in overlapping tiles of this side (print sizes: "
+    "memory follows the tile).",
+    lower_bound=2,
+)
+_TILE_OVERLAP = flags.DEFINE_integer(
+    "tile_overlap", _DEFAULTS.tile_overlap, "Pixels neighbouring tiles share (blended).", lower_bound=1
+)
+_TILE_STEPS = flags.DEFINE_integer(
+    "tile_steps", None, "Optimiser steps per tile of a tiled scale (default: --num_steps).", lower_bound=1
+)
 _SAVE_EVERY = flags.DEFINE_integer("save_every", 0, "Also save the picture every N steps (0: never).", lower_bound=0)
 _SAVE_PATTERN = flags.DEFINE_string(
     "save_pattern",
@@ -166,6 +189,11 @@ def config_from_flags() -> config_lib.StylizeConfig:
         preserve_colors=_PRESERVE_COLORS.value,
         output_size=parse_output_size(_OUTPUT_SIZE.value),
         boundary="wrap" if _TILEABLE.value else _BOUNDARY.value,
+        photorealistic=_PHOTOREALISTIC.value,
+        photorealism_weight=_PHOTOREALISM_WEIGHT.value,
+        tile_size=_TILE_SIZE.value,
+        tile_overlap=_TILE_OVERLAP.value,
+        tile_steps=_TILE_STEPS.value,
     )
 
 
@@ -244,15 +272,20 @@ def stylize_main(argv: list[str]) -> int:
     if _CONTENT_MASK.value:
         content_mask = masks.load_mask(_CONTENT_MASK.value, max_size=config.max_size)
     optimization = ImageOptimization(content_image, style_images, config, None, style_masks, content_mask)
+    if optimization.total_steps != config.num_steps * config.scales:  # Tiles take their own steps.
+        snapshots = snapshot_paths(output_image, _SAVE_PATTERN.value, _SAVE_EVERY.value, optimization.total_steps)
+        for path in snapshots.values():
+            images.check_image_output(path)
+        files.plan_outputs([output_image, manifest, *snapshots.values()], overwrite, inputs)
 
     start = time.perf_counter()
     bar = tqdm(total=optimization.total_steps, unit="step", file=sys.stderr, dynamic_ncols=True, desc="stylize")
     try:
         for progress in optimization.run():
-            bar.set_description(
-                f"scale {progress.scale}/{progress.num_scales} {progress.image_size[1]}x{progress.image_size[0]}",
-                refresh=False,
-            )
+            where = f"scale {progress.scale}/{progress.num_scales} {progress.image_size[1]}x{progress.image_size[0]}"
+            if progress.num_tiles:
+                where += f" tile {progress.tile}/{progress.num_tiles}"
+            bar.set_description(where, refresh=False)
             bar.set_postfix(
                 {key: f"{value:.4g}" for key, value in progress.losses.items() if "/" not in key}, refresh=False
             )

@@ -18,6 +18,8 @@ measures from elsewhere:
 * `border_step`: is there a line along the border? The colour step between
   the outermost pixels and the band just inside them, averaged along each side
   (so texture averages out and only a line remains); the worst side counts.
+* `seam_contrast`: do the lines where tiles met show? The texture along them
+  against the texture elsewhere.
 * `style_distance`: the Gram distance to the painting, as the objective has it
   (the mean over the style layers of ||G - A||^2 / ||A||^2), for reference.
 
@@ -121,6 +123,45 @@ def border_step(image: np.ndarray, width: int = 2) -> float:
         outer, inner = side[:width].mean(axis=(0, 1)), side[width : 3 * width].mean(axis=(0, 1))
         steps.append(float(np.abs(outer - inner).max()))
     return max(steps)
+
+
+def seam_contrast(image: np.ndarray, columns, rows, width: int = 16) -> dict:
+    """Do the lines where tiles met show? The texture along them against the texture elsewhere.
+
+    With d(x) the mean absolute colour difference between pixel columns x and
+    x + 1 (rows likewise), compares the columns within `width` of each of
+    `columns` (and the rows near `rows`) with the others:
+
+    * ``band_ratio``: their mean d over the others' mean d: 1 when nothing
+      shows, under 1 for a blurred band, over 1 for busier texture there;
+    * ``peak_ratio``: the largest d in the bands over the median d elsewhere: a
+      hard line along a seam makes it large (a photo gives 2-3: its own edges).
+
+    Args:
+        image: (H, W, 3) in [0, 1].
+        columns, rows: Where the seams run (pixel indices); either may be empty.
+        width: Half-width of the band around each seam.
+
+    Returns:
+        {"band_ratio", "peak_ratio"} (1.0 each when there are no seams).
+    """
+    image = np.asarray(image, np.float32)
+    in_band, band, elsewhere = [], [], []
+    for axis, seams in ((1, columns), (0, rows)):
+        steps = np.abs(np.diff(image, axis=axis)).mean(axis=(1 - axis, 2))  # One value per column (row) pair.
+        near = np.zeros(len(steps), bool)
+        for seam in seams:
+            near[max(0, seam - width) : seam + width] = True
+        band.append(steps[near])
+        elsewhere.append(steps[~near])
+        in_band.append(near.any())
+    if not any(in_band):
+        return {"band_ratio": 1.0, "peak_ratio": 1.0}
+    band, elsewhere = np.concatenate(band), np.concatenate(elsewhere)
+    return {
+        "band_ratio": float(band.mean() / elsewhere.mean()),
+        "peak_ratio": float(band.max() / np.median(elsewhere)),
+    }
 
 
 def color_histogram(image: np.ndarray, bins: int = 8) -> np.ndarray:

@@ -10,31 +10,13 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from tf_style.errors import ConfigError
+from tf_style.tiling import blend_weights, tile_starts
 
 # Paints one (h, w, 3) image in [0, 1] into one of the same shape.
 StyleFunction = Callable[[np.ndarray], np.ndarray]
 # Finished rows are handed on this many at a time, so what the caller does with them (colours,
 # strength, bytes) makes temporaries of this many rows, not of a whole row of tiles.
 _ROWS_PER_BAND = 128
-
-
-def tile_starts(length: int, tile_size: int, overlap: int) -> list[int]:
-    """Start offsets of tiles of `tile_size` covering `length` with at least `overlap` in common."""
-    if length <= tile_size:
-        return [0]
-    count = int(np.ceil((length - overlap) / (tile_size - overlap)))
-    return [round(index * (length - tile_size) / (count - 1)) for index in range(count)]
-
-
-def _ramp(length: int, start: int, end: int, total: int, overlap: int) -> np.ndarray:
-    """Blend weights along one axis: rising over `overlap` pixels at inner edges, 1 elsewhere."""
-    weights = np.ones(end - start, np.float32)
-    ramp = (np.arange(overlap, dtype=np.float32) + 0.5) / overlap
-    if start > 0:
-        weights[:overlap] = np.minimum(weights[:overlap], ramp)
-    if end < total:
-        weights[-overlap:] = np.minimum(weights[-overlap:], ramp[::-1])
-    return weights
 
 
 def paint_bands(
@@ -73,9 +55,7 @@ def paint_bands(
         for left in lefts:
             right = min(left + tile_size, width)
             tile = style_function(as_float(image[top:bottom, left:right]))
-            weights = np.outer(
-                _ramp(bottom - top, top, bottom, height, overlap), _ramp(right - left, left, right, width, overlap)
-            )[..., None]
+            weights = blend_weights((top, bottom, left, right), (height, width), overlap)
             total[top - first : bottom - first, left:right] += tile * weights
             weight_sum[top - first : bottom - first, left:right] += weights
         done = (tops[index + 1] if index + 1 < len(tops) else height) - first

@@ -291,6 +291,80 @@ def mrf_loss(features, target_patches, size: int = 3):
     return error / (ops.mean(ops.sum(ops.square(target), axis=-1)) + _EPSILON)
 
 
+def local_affine_statistics(guide, epsilon: float = 1e-5, radius: int = 1):
+    """What the matting Laplacian of a photo needs, per window: its pixels' offsets from the window's
+    mean, and the inverse of the window's regularised covariance.
+
+    Levin, Lischinski & Weiss (2008), "A Closed-Form Solution to Natural Image
+    Matting": in each (2r+1) x (2r+1) window of the guide I, a picture that is an
+    affine function of I's colours (V = a^T I + b) costs (almost) nothing.
+    Computed once per photo in NumPy float64 (a nearly flat window's inverse
+    covariance is large).
+
+    Args:
+        guide: (H, W, 3) photo in [0, 1].
+        epsilon: Regularises the affine coefficients (larger: smoother, less
+            faithful to the photo's edges).
+        radius: Window radius r.
+
+    Returns:
+        (offsets (H', W', n, 3), inverses (H', W', 3, 3)) float32, one per window
+        lying wholly inside the photo (H' = H - 2r, W' = W - 2r, n = (2r+1)^2):
+        ``offsets[k, i] = I_i - mu_k`` for the window's pixels in row-major order,
+        ``inverses[k] = (n S_k + epsilon I)^-1`` with S_k the window's covariance.
+    """
+    guide = np.asarray(guide, np.float64)
+    size = 2 * radius + 1
+    windows = np.lib.stride_tricks.sliding_window_view(guide, (size, size), axis=(0, 1))  # (H', W', 3, s, s)
+    windows = windows.reshape(*windows.shape[:3], size * size).transpose(0, 1, 3, 2)  # (H', W', n, 3)
+    offsets = windows - windows.mean(axis=2, keepdims=True)
+    scatter = np.einsum("hwpi,hwpj->hwij", offsets, offsets)
+    inverses = np.linalg.inv(scatter + epsilon * np.eye(3))
+    return offsets.astype(np.float32), inverses.astype(np.float32)
+
+
+def matting_laplacian_loss(images, offsets, inverses, epsilon: float = 1e-5, radius: int = 1):
+    """The matting Laplacian's quadratic form: how far a picture is from locally affine in the photo.
+
+    For the picture's channels V_c, sum_c V_c^T L V_c with L the matting
+    Laplacian of the photo (Luan et al. 2017, "Deep Photo Style Transfer", add it
+    to keep a picture photorealistic). That quadratic form is the sum over
+    windows of the residual of the best affine fit of the picture to the photo,
+
+        min over (a, b) of sum_i (V_i - a^T I_i - b)^2 + epsilon ||a||^2,
+
+    and that is how it is computed here: the fit has a closed form per window
+    (a = (n S + epsilon I)^-1 sum_i (I_i - mu)(V_i - mean V)), and the residuals are
+    squared directly. The same number as the sparse HW x HW matrix
+    (`tests/losses/test_functional.py` builds it and compares), without building
+    it, and without the cancellation of the matrix's expanded form (a difference
+    of large sums, whose float32 rounding hid the progress of late steps).
+
+    Args:
+        images: (B, H, W, C) pictures in [0, 1].
+        offsets, inverses: From `local_affine_statistics` of the photo (with a
+            leading batch axis of 1, or without).
+        epsilon, radius: As given to `local_affine_statistics`.
+
+    Returns:
+        float32 scalar: the residual per window, averaged over windows, channels
+        and the batch.
+    """
+    images = ops.cast(images, "float32")
+    size = 2 * radius + 1
+    height, width = images.shape[1] - 2 * radius, images.shape[2] - 2 * radius
+    # (B, H', W', n, C): each window's pixels, row-major, as in `offsets`.
+    values = ops.stack(
+        [images[:, dy : dy + height, dx : dx + width, :] for dy in range(size) for dx in range(size)], axis=3
+    )
+    values = values - ops.mean(values, axis=3, keepdims=True)
+    correlation = ops.einsum("...ng,...nc->...gc", offsets, values)  # (B, H', W', 3, C)
+    coefficients = ops.einsum("...gh,...hc->...gc", inverses, correlation)
+    residuals = values - ops.einsum("...ng,...gc->...nc", offsets, coefficients)
+    energy = ops.sum(ops.square(residuals), axis=3) + epsilon * ops.sum(ops.square(coefficients), axis=3)
+    return ops.mean(energy)
+
+
 def weighted_layer_sum(per_layer: Mapping, layer_weights: Mapping[str, float]):
     """Sum of per-layer losses with weights normalised to sum 1."""
     total = float(sum(layer_weights.values()))

@@ -8,7 +8,9 @@ float32 scalar (unweighted) and `details` a dict of further scalars to report
 (``style_loss/<layer>``). `tf_style.losses.objective.Objective` weighs and sums them.
 
 `reads` says what a term's target is made from: "photo" (``target(features)``),
-"paintings" (``target(features_per_style, blend_weights)``) or None (no target).
+"photo_pixels" (``target(photo)``, the photo itself), "paintings"
+(``target(features_per_style, blend_weights)``), "painting_regions" (see
+`RegionGramStyleLoss`) or None (no target).
 The style terms: `GramStyleLoss` (Gatys et al.), `SlicedWassersteinStyleLoss`
 (Heitz et al. 2021; with the channel axes as directions, the per-channel
 histogram loss of Risser et al. 2017) and `MRFStyleLoss` (Li & Wand 2016).
@@ -232,6 +234,38 @@ class MRFStyleLoss(LayerLoss):
         per_layer = {name: functional.mrf_loss(features[name], target[name]) for name in self.layer_weights}
         details = {f"{self.key}/{name}": value for name, value in per_layer.items()}
         return functional.weighted_layer_sum(per_layer, self.layer_weights), details
+
+
+class MattingLaplacianLoss:
+    """``photorealism_loss``: how far the picture is from a locally affine recolouring of the photo.
+
+    The regulariser of Luan et al. (2017), "Deep Photo Style Transfer": the
+    matting Laplacian's quadratic form (`functional.matting_laplacian_loss`). It
+    lets colours change but not shapes: in every 3 x 3 window the picture must be
+    an affine function of the photo's colours, so edges stay where the photo has
+    them and straight lines stay straight. Reads no layers.
+
+    Args:
+        weight: The term's weight in the objective.
+        epsilon: Regularises each window's affine fit (larger: smoother colours).
+    """
+
+    key = "photorealism_loss"
+    reads = "photo_pixels"
+
+    def __init__(self, weight: float = 1.0, epsilon: float = 1e-5):
+        self.weight = weight
+        self.epsilon = epsilon
+        self.layer_weights: dict[str, float] = {}
+
+    def target(self, photo) -> tuple:
+        """(offsets, inverses) of `functional.local_affine_statistics`, batch axis added, from the photo
+        (H, W, 3) in [0, 1]."""
+        offsets, inverses = functional.local_affine_statistics(photo, self.epsilon)
+        return offsets[None], inverses[None]
+
+    def __call__(self, image, features, target) -> tuple[Tensor, dict]:
+        return functional.matting_laplacian_loss(image, *target, epsilon=self.epsilon), {}
 
 
 class TotalVariationLoss:

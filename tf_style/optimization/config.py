@@ -13,7 +13,7 @@ from tf_style.backbones.boundary import BOUNDARIES
 from tf_style.errors import ConfigError
 from tf_style.losses.config import LossConfig
 from tf_style.losses.objective import Objective
-from tf_style.losses.terms import GramStyleLoss, MRFStyleLoss, SlicedWassersteinStyleLoss
+from tf_style.losses.terms import GramStyleLoss, MattingLaplacianLoss, MRFStyleLoss, SlicedWassersteinStyleLoss
 from tf_style.optimization.lbfgs import SCALINGS as LBFGS_SCALINGS
 from tf_style.validation import check_choice, check_finite, check_layer_weights, check_whole
 
@@ -26,8 +26,10 @@ STYLE_LOSSES = ("gram", "sliced_wasserstein", "histogram", "mrf")
 MRF_LAYERS = ("block3_conv1", "block4_conv1")
 # A texture's longest side. Optimised in one piece, a texture takes about 2.3 kB of memory a
 # pixel (peak resident memory on the AMD EPYC machine: 3.4 GB at 1024 x 1024, 10.3 GB at
-# 2048 x 2048, float32), so 4096 x 4096 would need some 40 GB. Larger sizes wait for tiles.
+# 2048 x 2048, float32), so 4096 x 4096 would need some 40 GB. A picture of a photo goes
+# beyond this in tiles (`tile_size`); a texture is optimised whole, so that it can wrap.
 MAX_TEXTURE_SIDE = 2048
+PHOTOREALISM_WEIGHT = 1e5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,6 +103,24 @@ class StylizeConfig(LossConfig):
             (the opposite side: the picture tiles without a seam) or "zeros"
             (VGG's own zero padding, which paints a line along the border; about
             a fifth faster at 384 px). See `tf_style.backbones.boundary`.
+        photorealistic: Add the matting-Laplacian term (Luan et al. 2017): the
+            picture stays a locally affine recolouring of the photo, so it takes
+            the painting's (or another photo's) colours and tones but keeps the
+            photo's shapes and straight lines. Needs a photo.
+        photorealism_weight: That term's weight.
+        tile_size: A scale whose picture has a side longer than this is optimised
+            in overlapping square tiles of this side, one after another, so that
+            memory follows the tile, not the picture (print sizes). Each tile
+            matches the paintings' Gram matrices plus its own difference from
+            the whole picture's mean Gram matrix at the start of the scale: the
+            tiles share the paintings' global statistics and keep the layout the
+            coarser scale gave them. Tiles take the Gram style loss without
+            masks; textures are never tiled.
+        tile_overlap: Pixels neighbouring tiles share, blended linearly. The
+            default, 128, is eight strides of the deepest default layer, so the
+            features that a tile's own border changes lie in the blend.
+        tile_steps: Optimiser steps each tile of a tiled scale takes; None for
+            `num_steps`.
     """
 
     style_blend: tuple[float, ...] | None = None
@@ -123,6 +143,11 @@ class StylizeConfig(LossConfig):
     style_loss_weights: tuple[float, ...] | None = None
     output_size: tuple[int, int] | None = None
     boundary: str = "reflect"
+    photorealistic: bool = False
+    photorealism_weight: float = PHOTOREALISM_WEIGHT
+    tile_size: int = 1024
+    tile_overlap: int = 128
+    tile_steps: int | None = None
 
     def __post_init__(self):
         super().__post_init__()
@@ -146,6 +171,10 @@ class StylizeConfig(LossConfig):
             check_finite("max_seconds", self.max_seconds, allow_zero=False)
         for name, low in (("max_size", 16), ("num_steps", 1), ("lbfgs_memory", 1), ("scales", 1)):
             check_whole(name, getattr(self, name), low)
+        check_whole("tile_overlap", self.tile_overlap, 1)
+        check_whole("tile_size", self.tile_size, 2 * self.tile_overlap)
+        if self.tile_steps is not None:
+            check_whole("tile_steps", self.tile_steps, 1)
         if self.style_blend is not None:
             for weight in self.style_blend:
                 check_finite("style_blend", weight, allow_zero=False)
@@ -161,11 +190,15 @@ class StylizeConfig(LossConfig):
                 )
             if self.preserve_colors != "none":
                 raise ConfigError("preserve_colors needs a photo; a texture (output_size) has none")
+            if self.photorealistic:
+                raise ConfigError("photorealistic needs a photo; a texture (output_size) has none")
+        check_finite("photorealism_weight", self.photorealism_weight, allow_zero=False)
         if self.init not in INIT_KINDS and not os.path.isfile(self.init):
             raise ConfigError(f"init must be one of {', '.join(INIT_KINDS)} or an image file; not found: {self.init}")
 
     def objective(self, wrap: bool | None = None) -> Objective:
-        """Content, the `style_loss` terms and total variation (wrapped when `boundary` is "wrap").
+        """Content, the `style_loss` terms, total variation (wrapped when `boundary` is "wrap") and, when
+        `photorealistic`, the matting-Laplacian term.
 
         Raises:
             ConfigError: a layer the backbone does not have.
@@ -183,7 +216,10 @@ class StylizeConfig(LossConfig):
             else:
                 directions = "random" if name == "sliced_wasserstein" else "channels"
                 style_terms.append(SlicedWassersteinStyleLoss(gram.layer_weights, weight, directions, self.seed))
-        return Objective([content, *style_terms, total_variation])
+        terms = [content, *style_terms, total_variation]
+        if self.photorealistic:
+            terms.append(MattingLaplacianLoss(self.photorealism_weight))
+        return Objective(terms)
 
     @property
     def step_size(self) -> float:

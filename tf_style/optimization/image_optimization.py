@@ -31,10 +31,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tf_style import color
+from tf_style import color, tiling
 from tf_style.backbones.feature_extractor import FeatureExtractor
 from tf_style.errors import ConfigError
 from tf_style.io import images as images_lib
+from tf_style.losses import functional
 from tf_style.losses.objective import Objective
 from tf_style.losses.terms import RegionGramStyleLoss
 from tf_style.masks import resize_mask
@@ -57,6 +58,10 @@ class Progress:
             ``style_loss``, ``tv_loss`` and ``style_loss/<layer>`` at the image
             before this step's update.
         elapsed_seconds: Wall time since `run` started.
+        tile: 1-based index of the tile being optimised in a tiled scale (see
+            `StylizeConfig.tile_size`); 0 when the scale is optimised whole.
+            num_tiles: the scale's tile count (0 when whole). In a tiled scale,
+            `losses` are the tile's.
     """
 
     step: int
@@ -66,6 +71,8 @@ class Progress:
     image_size: tuple[int, int]
     losses: dict
     elapsed_seconds: float
+    tile: int = 0
+    num_tiles: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -179,7 +186,22 @@ class ImageOptimization:
             self.scale_sizes = _scale_sizes(config.output_size, max(config.output_size), config.scales, self.min_side)
         else:
             self.scale_sizes = _scale_sizes(self.content_image.shape[:2], config.max_size, config.scales, self.min_side)
-        self.total_steps = config.num_steps * len(self.scale_sizes)
+        # Scales too large to optimise whole go tile by tile (a texture never: it must wrap).
+        self.tiled = [self.content_image is not None and max(size) > config.tile_size for size in self.scale_sizes]
+        if any(self.tiled) and config.tile_size < self.min_side:
+            raise ConfigError(f"tile_size must be at least the {self.min_side} pixels the network needs")
+        if any(self.tiled) and (self.style_masks is not None or config.style_loss != ("gram",)):
+            raise ConfigError(
+                f"pictures larger than tile_size {config.tile_size} are optimised in tiles, which take the "
+                "Gram style loss without masks; use a smaller max_size or a larger tile_size"
+            )
+        self.total_steps = sum(
+            len(tiling.tile_boxes(size, config.tile_size, config.tile_overlap))
+            * (config.tile_steps or config.num_steps)
+            if tiled
+            else config.num_steps
+            for size, tiled in zip(self.scale_sizes, self.tiled)
+        )
 
         self._steps_done = 0
         self._elapsed = 0.0
@@ -189,6 +211,8 @@ class ImageOptimization:
         self._best_loss = math.inf
         self._best_losses: dict = {}
         self.step_function = None  # The compiled step of the current scale (exposed for tests).
+        self._picture: np.ndarray | None = None  # A tiled scale's whole picture.
+        self._start_time = 0.0
 
     def _check_masks(self, style_masks, content_mask):
         """The masks as float32 (H, W) in [0, 1]: each painting's region (its style mask times the
@@ -241,29 +265,53 @@ class ImageOptimization:
     def _targets(self, size):
         """The photo at `size` (None for a texture) and the objective's targets there: its features, the
         paintings' Gram matrices."""
-        targets = {}
         content = content_features = None
+        targets = {}
         if self.content_image is not None:
             content = images_lib.resize_image(self.content_image, size)
-            content_features = self._features(content[None])
-            targets["content_loss"] = self.objective.term("content_loss").target(content_features)
+            targets, content_features = self._photo_targets(content)
+        targets.update(self._painting_targets(size, content_features))
+        return content, targets
+
+    def _photo_targets(self, photo):
+        """The targets of the terms that read the photo (H, W, 3) in [0, 1], and its features."""
+        features = self._features(photo[None])
+        targets = {}
+        for term in self.objective.terms:
+            if term.reads == "photo":
+                targets[term.key] = term.target(features)
+            elif term.reads == "photo_pixels":
+                targets[term.key] = term.target(photo)
+        return targets, features
+
+    def _painting_targets(self, size, content_features, tiled: bool = False):
+        """The targets of the terms that read the paintings, for a picture of `size`.
+
+        A painting is resized so that its longer side is `style_scale` times the
+        picture's; for a tiled scale, never past the larger of its own side and
+        the tile's (enlarging it would add blur, not detail, and memory).
+        """
         style_side = max(self.min_side, round(self.config.style_scale * max(size)))
 
         def style_features():  # One painting's features at a time.
             for style_image in self.style_images:
-                style_size = images_lib.fit_within(style_image.shape[:2], style_side)
+                side = style_side
+                if tiled:
+                    side = min(side, max(max(style_image.shape[:2]), self.config.tile_size))
+                style_size = images_lib.fit_within(style_image.shape[:2], side)
                 if min(style_size) < self.min_side:  # A very wide or tall painting.
                     grow = self.min_side / min(style_size)
                     style_size = (math.ceil(style_size[0] * grow), math.ceil(style_size[1] * grow))
                 yield self._features(images_lib.resize_image(style_image, style_size)[None])
 
+        targets = {}
         for term in self.objective.terms:
             if term.reads == "paintings":
                 targets[term.key] = term.target(style_features(), self.config.style_blend)
             elif term.reads == "painting_regions":
                 layer_masks = self._layer_masks(size, content_features)
                 targets[term.key] = term.target(style_features(), layer_masks, self.config.style_blend)
-        return content, targets
+        return targets
 
     def _features(self, image):
         """The loss network's features of an image batch (1, H, W, 3), seen with `config.boundary`."""
@@ -313,7 +361,14 @@ class ImageOptimization:
     # Steps -------------------------------------------------------------------
 
     def _make_step(self, image, targets):
-        """Returns a compiled function doing one optimiser step on `image`; it returns the losses."""
+        """A compiled function doing one optimiser step on `image`; it returns the losses.
+
+        It also has ``reset()`` (forget the optimiser's state, for the next tile),
+        ``stalled()``, ``tracing_count()`` and ``losses_describe``: "current" when
+        the losses describe the image after the step (L-BFGS), "before_update"
+        (Adam: then ``score()`` gives the losses of the image as it is). It
+        becomes `step_function`.
+        """
         config = self.config
 
         # Its own tf.function, so that XLA compiles this part only: compiling the whole L-BFGS
@@ -345,7 +400,10 @@ class ImageOptimization:
 
             lbfgs_step.tracing_count = lbfgs.tracing_count
             lbfgs_step.stalled = lambda: lbfgs.failed_line_searches > 0
-            return lbfgs_step, "current"
+            lbfgs_step.reset = lbfgs.reset
+            lbfgs_step.losses_describe = "current"
+            self.step_function = lbfgs_step
+            return lbfgs_step
 
         optimizer = keras.optimizers.Adam(learning_rate=config.step_size, beta_1=0.99, epsilon=config.adam_epsilon)
         optimizer.build([image])
@@ -361,9 +419,19 @@ class ImageOptimization:
             image.assign(tf.clip_by_value(image, 0.0, 1.0))
             return losses
 
+        def reset():  # The step count and the moments start again; the learning rate stays.
+            optimizer.iterations.assign(0)
+            for variable in optimizer.variables:
+                if "_momentum" in variable.path or "_velocity" in variable.path:
+                    variable.assign(tf.zeros_like(variable))
+
         adam_step.tracing_count = adam_step.experimental_get_tracing_count
         adam_step.stalled = lambda: False
-        return adam_step, "before_update"
+        adam_step.reset = reset
+        adam_step.score = lambda: self._losses(tf.convert_to_tensor(image), targets)
+        adam_step.losses_describe = "before_update"
+        self.step_function = adam_step
+        return adam_step
 
     def run(self) -> Iterator[Progress]:
         """Optimises the picture, yielding a `Progress` after each step.
@@ -371,65 +439,160 @@ class ImageOptimization:
         Stops early (see `result().stop_reason`) when `max_seconds` is reached or
         the loss stops being finite. Call it once per object.
         """
-        config = self.config
-        start = time.perf_counter()
+        self._start_time = time.perf_counter()
         deadlines = self._scale_deadlines()
         previous = None
         for scale_index, size in enumerate(self.scale_sizes):
-            content, targets = self._targets(size)
-            if previous is None:
-                initial = self._initial_image(size, content)
+            if self.tiled[scale_index]:
+                picture = images_lib.resize_image(previous, size) if previous is not None else None
+                previous = yield from self._run_tiled_scale(scale_index, size, picture, deadlines)
             else:
-                initial = images_lib.resize_image(previous, size)
-            image = tf.Variable(initial[None], name="image")
-            self._best_image = tf.Variable(initial[None], name="best_image", trainable=False)
-            self._best_loss_variable = tf.Variable(math.inf, trainable=False)
-            self._best_loss = math.inf
-            step, losses_describe = self._make_step(image, targets)
-            self.step_function = step
-            for _ in range(config.num_steps):
-                if time.perf_counter() - start >= deadlines[scale_index]:
-                    if scale_index == len(self.scale_sizes) - 1:
-                        self._stop_reason = "max_seconds"
-                    break  # A coarser scale's share of the time is used up: go on to the next.
-                losses = {name: float(value) for name, value in step().items()}
-                self._elapsed = time.perf_counter() - start
-                total = losses["total_loss"]
-                if not math.isfinite(total):  # `steps` then counts the good steps only.
-                    self._stop_reason = "non_finite_loss"
-                    break
-                self._steps_done += 1
-                if total < self._best_loss:
-                    self._best_loss, self._best_losses = total, losses
-                    if losses_describe == "current":
-                        self._best_image.assign(image)
-                yield Progress(
-                    self._steps_done,
-                    self.total_steps,
-                    scale_index + 1,
-                    len(self.scale_sizes),
-                    tuple(size),
-                    losses,
-                    self._elapsed,
-                )
-                if step.stalled() and self._leave_bfloat16():
-                    # The picture stays; its targets, step and best-loss record start afresh in
-                    # float32 (losses in the two precisions differ by more than a late step gains).
-                    content, targets = self._targets(size)
-                    step, losses_describe = self._make_step(image, targets)
-                    self.step_function = step
-                    self._best_loss = math.inf
-            if losses_describe == "before_update":
-                # Adam's last update has not been scored yet; it is usually the best, so score it.
-                final_losses = self._losses(tf.convert_to_tensor(image), targets)
-                final_losses = {name: float(value) for name, value in final_losses.items()}
-                if math.isfinite(final_losses["total_loss"]) and final_losses["total_loss"] < self._best_loss:
-                    self._best_loss, self._best_losses = final_losses["total_loss"], final_losses
-                    self._best_image.assign(image)
-            previous = self._best_image.numpy()[0]
+                previous = yield from self._run_whole_scale(scale_index, size, previous, deadlines[scale_index])
             if self._stop_reason != "completed":
                 break
-        self._elapsed = time.perf_counter() - start
+        self._elapsed = time.perf_counter() - self._start_time
+
+    def _run_whole_scale(self, scale_index, size, previous, deadline):
+        """Optimises the whole picture at `size`, starting from `previous` (a coarser scale's
+        picture) or from `config.init`; yields a `Progress` per step, returns the picture."""
+        content, targets = self._targets(size)
+        initial = self._initial_image(size, content) if previous is None else images_lib.resize_image(previous, size)
+        image = tf.Variable(initial[None], name="image")
+        self._best_image = tf.Variable(initial[None], name="best_image", trainable=False)
+        self._best_loss_variable = tf.Variable(math.inf, trainable=False)
+        step = self._make_step(image, targets)
+
+        def in_float32():
+            # The picture stays; its targets, step and best-loss record start afresh in float32
+            # (losses in the two precisions differ by more than a late step gains).
+            _, targets = self._targets(size)
+            return self._make_step(image, targets)
+
+        yield from self._steps(step, image, self.config.num_steps, deadline, (scale_index, size, 0, 0), in_float32)
+        return self._best_image.numpy()[0]
+
+    def _run_tiled_scale(self, scale_index, size, picture, deadlines):
+        """Optimises the picture at `size` tile by tile (see `StylizeConfig.tile_size`), starting from
+        `picture` (H, W, 3) or, when None, from `config.init`; yields a `Progress` per step, returns
+        the picture.
+
+        Every tile starts from the same picture, and the tiles are blended with weights that sum to
+        one wherever they overlap, so each pixel is styled as much as any other. (Starting each tile
+        from the picture its finished neighbours had already styled styled the overlaps twice: the
+        bands where tiles met carried 20-35 % more fine texture than the rest; see
+        docs/benchmarks.md, "Print sizes".)
+        """
+        config = self.config
+        photo = images_lib.resize_image(self.content_image, size)
+        if picture is None:
+            picture = self._initial_image(size, photo)
+        start_picture = np.asarray(picture, np.float32)
+        self._picture = start_picture.copy()  # What `result` gives: the tiles done so far, blended.
+        boxes = tiling.tile_boxes(size, config.tile_size, config.tile_overlap)
+        weights = [tiling.blend_weights(box, size, config.tile_overlap) for box in boxes]
+        blended = np.zeros_like(start_picture)
+        weight_sums = np.zeros((*size, 1), np.float32)
+
+        def crop(array, box):
+            top, bottom, left, right = box
+            return array[top:bottom, left:right]
+
+        # Each tile matches the paintings' Gram matrices plus its own difference from the
+        # picture's mean (weighted by the share each tile paints) at the start of the scale.
+        gram_term = self.objective.term("style_loss")
+        painting_grams = self._painting_targets(size, None, tiled=True)["style_loss"]
+        start_grams = [gram_term.target([self._features(crop(start_picture, box)[None])]) for box in boxes]
+        shares = np.array([float(weight.sum()) for weight in weights])
+        gram_targets = tile_gram_targets(painting_grams, start_grams, shares / shares.sum())
+
+        scale_start = time.perf_counter()
+        image = variables = step = None
+        for index, box in enumerate(boxes):
+            targets, _ = self._photo_targets(crop(photo, box))
+            targets["style_loss"] = gram_targets[index]
+            tile = crop(start_picture, box)[None]
+            if step is None:  # One compiled step for every tile: the targets are variables.
+                variables = tf.nest.map_structure(lambda value: tf.Variable(value, trainable=False), targets)
+                image = tf.Variable(tile, name="image")
+                self._best_image = tf.Variable(tile, name="best_image", trainable=False)
+                self._best_loss_variable = tf.Variable(math.inf, trainable=False)
+                step = self._make_step(image, variables)
+            else:
+                tf.nest.map_structure(lambda variable, value: variable.assign(value), variables, targets)
+                image.assign(tile)
+                self._best_image.assign(tile)
+                self._best_loss_variable.assign(math.inf)
+                step.reset()
+            # Each tile gets an equal share of the scale's time.
+            deadline = deadlines[scale_index]
+            if math.isfinite(deadline):
+                elapsed = scale_start - self._start_time
+                deadline = elapsed + (deadline - elapsed) * (index + 1) / len(boxes)
+            steps = config.tile_steps or config.num_steps
+            yield from self._steps(step, image, steps, deadline, (scale_index, size, index + 1, len(boxes)))
+            top, bottom, left, right = box
+            blended[top:bottom, left:right] += weights[index] * self._best_image.numpy()[0]
+            weight_sums[top:bottom, left:right] += weights[index]
+            done = weight_sums[top:bottom, left:right, 0] > 0
+            self._picture[top:bottom, left:right][done] = (
+                blended[top:bottom, left:right][done] / weight_sums[top:bottom, left:right][done]
+            )
+            if self._stop_reason not in ("completed", "max_seconds"):
+                break
+        return self._picture
+
+    def _steps(self, step, image, count, deadline, where, in_float32=None):
+        """Takes up to `count` steps of `step` on `image`, keeping the best picture in
+        `self._best_image`; yields a `Progress` per step.
+
+        Args:
+            step: From `_make_step`.
+            image: The variable `step` updates.
+            count: Steps to take.
+            deadline: Seconds since the run's start at which to stop.
+            where: (scale index, size, tile, num_tiles) for the `Progress`.
+            in_float32: Called when a bfloat16 L-BFGS run stalls: gives a float32 step for the
+                same image; None to go on as is.
+        """
+        scale_index, size, tile, num_tiles = where
+        self._best_loss = math.inf
+        for _ in range(count):
+            if time.perf_counter() - self._start_time >= deadline:
+                if scale_index == len(self.scale_sizes) - 1:
+                    self._stop_reason = "max_seconds"
+                break  # This scale's (or tile's) share of the time is used up: go on to the next.
+            losses = {name: float(value) for name, value in step().items()}
+            self._elapsed = time.perf_counter() - self._start_time
+            total = losses["total_loss"]
+            if not math.isfinite(total):  # `steps` then counts the good steps only.
+                self._stop_reason = "non_finite_loss"
+                break
+            self._steps_done += 1
+            if total < self._best_loss:
+                self._best_loss, self._best_losses = total, losses
+                if step.losses_describe == "current":
+                    self._best_image.assign(image)
+            yield Progress(
+                self._steps_done,
+                self.total_steps,
+                scale_index + 1,
+                len(self.scale_sizes),
+                tuple(size),
+                losses,
+                self._elapsed,
+                tile,
+                num_tiles,
+            )
+            if in_float32 is not None and step.stalled() and self._leave_bfloat16():
+                step = in_float32()
+                self.step_function = step
+                self._best_loss = math.inf
+        if step.losses_describe == "before_update" and self._stop_reason != "non_finite_loss":
+            # Adam's last update has not been scored yet; it is usually the best, so score it.
+            final_losses = {name: float(value) for name, value in step.score().items()}
+            if math.isfinite(final_losses["total_loss"]) and final_losses["total_loss"] < self._best_loss:
+                self._best_loss, self._best_losses = final_losses["total_loss"], final_losses
+                self._best_image.assign(image)
 
     def _leave_bfloat16(self) -> bool:
         """Switches the extractor to float32 if it computes in bfloat16; returns whether it did.
@@ -464,7 +627,7 @@ class ImageOptimization:
     @property
     def has_picture(self) -> bool:
         """Whether `result` has a picture to give (the first scale has started)."""
-        return self._best_image is not None
+        return self._best_image is not None or self._picture is not None
 
     def interrupt(self) -> None:
         """Marks the run as interrupted (for a caller that stops iterating on Ctrl-C)."""
@@ -476,10 +639,12 @@ class ImageOptimization:
         Raises:
             ConfigError: no step has run yet.
         """
-        if self._best_image is None:
+        if not self.has_picture:
             raise ConfigError("the run has not started: no picture yet")
         final_size = self.scale_sizes[-1]
-        image = np.clip(self._best_image.numpy()[0], 0.0, 1.0)
+        # A tiled scale's picture with the tiles done so far, or a whole scale's best picture.
+        picture = self._picture if self._picture is not None else self._best_image.numpy()[0]
+        image = np.clip(picture, 0.0, 1.0)
         if image.shape[:2] != tuple(final_size):
             image = images_lib.resize_image(image, final_size)
         if self.content_image is not None:
@@ -535,6 +700,31 @@ def stylize(
         if callback is not None:
             callback(progress)
     return optimization.result()
+
+
+def tile_gram_targets(painting_grams: dict, tile_grams: Sequence[dict], shares) -> list[dict]:
+    """Each tile's Gram matrices to match: the paintings' plus the tile's difference from the tiles' mean.
+
+    Their mean, weighted by `shares`, is the paintings' Gram matrices: together the
+    tiles have the paintings' global statistics; and each tile keeps what set it
+    apart from the others at the start (a tile of sky, one of trees: the layout of
+    the coarser scale).
+
+    Args:
+        painting_grams: {layer: (1, C, C)} the paintings' (blended) Gram matrices.
+        tile_grams: One {layer: (1, C, C)} per tile, at the start of the scale.
+        shares: One weight per tile, summing to 1 (the share of the picture it paints).
+
+    Returns:
+        One {layer: (1, C, C)} per tile.
+    """
+    mean = {
+        layer: functional.add_all([share * grams[layer] for share, grams in zip(shares, tile_grams)])
+        for layer in painting_grams
+    }
+    return [
+        {layer: painting_grams[layer] + grams[layer] - mean[layer] for layer in painting_grams} for grams in tile_grams
+    ]
 
 
 def _scale_sizes(shape, max_size: int, scales: int, min_side: int) -> list:

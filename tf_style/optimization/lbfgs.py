@@ -226,6 +226,21 @@ class LBFGS:
                 _SCALING_DECAY * self.squared_gradient + (1.0 - _SCALING_DECAY) * tf.square(gradient)
             )
 
+    def reset(self) -> None:
+        """Forgets everything but the variable: the next `step` starts afresh from its value (for a
+        caller that reuses one optimiser, and its compiled functions, on another problem of the
+        same shape)."""
+        self.num_pairs.assign(0)
+        self.newest.assign(-1)
+        self.iterations.assign(0)
+        self.evaluations.assign(0)
+        self.failed_line_searches = 0
+        self.gradient_step_length.assign(0.0)
+        self.loss.assign(float("inf"))
+        self.gradient.assign(tf.zeros_like(self.gradient))
+        self.squared_gradient.assign(tf.zeros_like(self.squared_gradient))
+        self._aux = {}
+
     def step(self) -> tuple[tf.Tensor, dict]:
         """One iteration. Returns (loss, aux) at the variable's new value."""
         if int(self.evaluations) == 0:
@@ -245,10 +260,13 @@ class LBFGS:
                 self._aux = aux
                 break
             step_length = step_length * _SHRINK
-        else:  # No acceptable step along this direction: start the history afresh.
+        else:
+            # No acceptable step along this direction: start the history afresh, and let the next
+            # gradient step go on from half the shortest length tried (starting again from the
+            # cautious length would fail the same way, iteration after iteration).
             self.failed_line_searches += 1
             self.num_pairs.assign(0)
-            self.gradient_step_length.assign(0.0)
+            self.gradient_step_length.assign(step_length / _GROW)
         self.iterations.assign_add(1)
         return tf.convert_to_tensor(self.loss), self._aux
 

@@ -381,15 +381,20 @@ def test_style_losses_mix_from_the_command_line(pair, tmp_path, capsys):
         assert manifest["final_losses"][key] > 0
 
 
-def test_photorealistic_from_the_command_line_with_masks(pair, tmp_path, capsys):
-    content, style = pair
+def _half_masks(tmp_path):
+    """Masks of the 64 x 48 photo's left and right halves, saved; returns their paths and the left one."""
     left = np.zeros((48, 64, 3), np.float32)
     left[:, :32] = 1.0
     images.save_image(left, str(tmp_path / "left.png"))
     images.save_image(1.0 - left, str(tmp_path / "right.png"))
+    return [str(tmp_path / "left.png"), str(tmp_path / "right.png")], left
+
+
+def test_photorealistic_from_the_command_line_with_masks(pair, tmp_path, capsys):
+    content, style = pair
+    masks, _ = _half_masks(tmp_path)
     output = str(tmp_path / "photoreal.png")
     values = {"content_image": content, "style_image": [style, style], "output_image": output, **FAST}
-    masks = [str(tmp_path / "left.png"), str(tmp_path / "right.png")]
     status, _, err = _cli(capsys, photorealistic=True, photorealism_weight=500.0, style_mask=masks, **values)
     assert status == 0, err
     manifest = json.loads(Path(tmp_path / "photoreal.json").read_text())
@@ -418,10 +423,7 @@ def test_tiles_from_the_command_line(pair, tmp_path, capsys):
 
 def test_masks_from_the_command_line(pair, tmp_path, capsys):
     content, style = pair
-    left = np.zeros((48, 64, 3), np.float32)
-    left[:, :32] = 1.0
-    images.save_image(left, str(tmp_path / "left.png"))
-    images.save_image(1.0 - left, str(tmp_path / "right.png"))
+    _, left = _half_masks(tmp_path)
     images.save_image(left[:32], str(tmp_path / "wide.png"))
     output = str(tmp_path / "masked.png")
     values = {"content_image": content, "style_image": [style, style], "output_image": output, **FAST}

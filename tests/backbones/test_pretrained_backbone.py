@@ -32,15 +32,17 @@ def _content_distance(extractor, picture, photo):
 
 def test_style_moves_toward_painting_and_content_stays_recognisable(hed_extractor):
     photo, painting = make_photo(96, 128), make_painting(128, 128)
-    config = StylizeConfig(backbone="vgg16_hed", max_size=128, num_steps=40)
+    # At its own size: the statistics measured here are those of the picture optimised.
+    config = StylizeConfig(backbone="vgg16_hed", max_size=128, num_steps=40, min_working_size=0)
     result = stylize(photo, painting, config, extractor=hed_extractor)
     painting_small = images.resize_image(painting, (96, 128))
 
     before = _style_distance(hed_extractor, photo, painting)
     after = _style_distance(hed_extractor, result.image, painting)
     assert after < 0.3 * before, (before, after)  # Style statistics moved most of the way.
-    # Still the photo: its deep features are far closer to the photo's than the painting's are.
-    assert _content_distance(hed_extractor, result.image, photo) < 0.7 * _content_distance(
+    # Still the photo: its deep features are closer to the photo's than the painting's are (0.77
+    # against 1.07 at the style weight of 10 on these hard-edged stripes; 0.50 at the former 4).
+    assert _content_distance(hed_extractor, result.image, photo) < 0.8 * _content_distance(
         hed_extractor, painting_small, photo
     )
     # And it looks like the painting's colours: mean colour moved toward the painting's.

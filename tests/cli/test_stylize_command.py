@@ -20,7 +20,7 @@ from tf_style.optimization.image_optimization import ImageOptimization
 from conftest import make_painting, make_photo
 
 flags.FLAGS.mark_as_parsed()
-FAST = {"max_size": 48, "num_steps": 3}
+FAST = {"max_size": 48, "num_steps": 3, "min_working_size": 0}  # Tiny pictures at their own size.
 
 
 @pytest.fixture(autouse=True)
@@ -95,6 +95,28 @@ def test_flags_reach_the_config(pair, tmp_path, capsys):
     assert config["preserve_colors"] == "luminance" and config["init"] == "noise" and config["seed"] == 3
     assert config["lbfgs_memory"] == 7 and config["init_noise"] == 0.05 and config["lbfgs_scaling"] == "scalar"
     assert images.load_image(output).shape == (36, 48, 3)
+
+
+def test_a_small_picture_is_optimised_at_the_working_size_from_the_photo_s_own_pixels(
+    pair, tmp_path, capsys, monkeypatch
+):
+    content, style = pair  # The photo file is 64 pixels wide: read at 64, not at 48 and enlarged.
+    output = str(tmp_path / "out.png")
+    read_sizes = {}
+    load_image = images.load_image
+
+    def recording_load_image(path, max_size=None):
+        read_sizes[path] = max_size
+        return load_image(path, max_size=max_size)
+
+    monkeypatch.setattr(images, "load_image", recording_load_image)
+    values = {**FAST, "max_size": 48, "min_working_size": 64}
+    status, _, err = _cli(capsys, content_image=content, style_image=[style], output_image=output, **values)
+    assert status == 0, err
+    manifest = json.loads(Path(tmp_path / "out.json").read_text())
+    assert manifest["config"]["min_working_size"] == 64 and manifest["scale_sizes"] == [[48, 64]]
+    assert images.load_image(output).shape == (36, 48, 3)
+    assert read_sizes[content] == 64 and read_sizes[style] == 64
 
 
 def test_save_every_writes_snapshots(pair, tmp_path, capsys):
@@ -409,6 +431,7 @@ def test_tiles_from_the_command_line(pair, tmp_path, capsys):
     content, style = pair
     output = str(tmp_path / "tiled.png")
     values = {"content_image": content, "style_image": [style], "output_image": output, "num_steps": 2}
+    values["min_working_size"] = 0  # The photo's own 64 x 48.
     status, _, err = _cli(capsys, tile_size=32, tile_overlap=8, tile_steps=1, save_every=3, **values)
     assert status == 0, err
     manifest = json.loads(Path(tmp_path / "tiled.json").read_text())

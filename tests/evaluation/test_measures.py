@@ -94,3 +94,43 @@ def test_seam_contrast_finds_a_line_and_a_blurred_band_where_tiles_met():
     blurred[:, 60:68] = blurred[:, 60:68].mean(axis=1, keepdims=True)  # A band with no texture.
     assert measures.seam_contrast(blurred, [64], [], width=4)["band_ratio"] < 0.5
     assert measures.seam_contrast(texture, [], []) == {"band_ratio": 1.0, "peak_ratio": 1.0}
+
+
+def test_grid_peak_finds_a_grid_at_the_pooling_strides_and_not_in_noise():
+    noise = np.clip(make_photo(96, 128) + np.random.default_rng(2).normal(0, 0.05, (96, 128, 3)), 0, 1)
+    clean = measures.grid_peak(noise.astype(np.float32))
+    assert clean < 1.3
+    for period in (2, 4, 8):
+        gridded = noise.copy()
+        gridded[:, ::period] += 0.04  # Every `period`-th column a little brighter.
+        assert measures.grid_peak(np.clip(gridded, 0, 1).astype(np.float32)) > 2 * clean
+    rows = noise.copy()
+    rows[::4] -= 0.04  # Stripes across the picture: found along the columns.
+    assert measures.grid_peak(np.clip(rows, 0, 1).astype(np.float32)) > 3 * clean
+    shifted = noise.copy()
+    shifted[:, ::5] += 0.04  # A period the pooling does not have is not counted.
+    assert measures.grid_peak(np.clip(shifted, 0, 1).astype(np.float32)) < 1.2 * clean
+
+
+def test_flat_noise_is_the_fine_detail_where_the_photo_is_flat():
+    photo = np.full((64, 96, 3), 0.5, np.float32)
+    photo[:, 48:] = make_photo(64, 48)  # A flat left half, a busy right half.
+    assert measures.flat_noise(photo, photo) < 1e-3
+    worms = photo.copy()
+    worms[:, :40] += np.random.default_rng(3).normal(0, 0.05, (64, 40, 3))  # Fine texture on the flat half.
+    assert measures.flat_noise(photo, worms) == pytest.approx(
+        0.044, rel=0.25
+    )  # Less the noise a blur of 1 pixel keeps.
+    strokes = photo.copy()
+    strokes[:, :40] += 0.1 * np.sin(np.arange(40) / 6.0)[None, :, None]  # Broad strokes there instead.
+    assert measures.flat_noise(photo, strokes) < 0.2 * measures.flat_noise(photo, worms)
+
+
+def test_foreign_colors_counts_the_picture_s_pixels_in_colours_the_painting_lacks():
+    painting = make_painting(64, 64)
+    assert measures.foreign_colors(painting, painting) < 0.01  # Only the painting's own rarest colours.
+    cast = painting.copy()
+    cast[:16] = [0.75, 0.6, 0.95]  # A lavender quarter the painting has no counterpart for.
+    palette = measures.color_histogram(painting)
+    assert palette[6, 4, 7] < 0.002
+    assert measures.foreign_colors(cast, painting) == pytest.approx(0.25, abs=0.01)

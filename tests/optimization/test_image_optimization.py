@@ -17,7 +17,8 @@ from tf_style.optimization.image_optimization import ImageOptimization, stylize,
 
 from conftest import ALL_LAYERS, make_painting, make_photo
 
-FAST = StylizeConfig(max_size=48, num_steps=10)
+# Tiny pictures optimised at their own size (the working size would make them 384 pixels).
+FAST = StylizeConfig(max_size=48, num_steps=10, min_working_size=0)
 
 
 def _run(photo, painting, extractor, **changes):
@@ -206,6 +207,26 @@ def test_small_image_is_enlarged_to_what_the_network_needs(painting, tiny_extrac
     assert result.image.shape == (32, 64, 3)  # block5_conv1 needs >= 2 x 16 pixels a side.
 
 
+def test_a_picture_under_the_working_size_is_optimised_larger_and_reduced(photo, painting, tiny_extractor):
+    config = FAST.replace(num_steps=3, scales=2, min_working_size=96, preserve_colors="luminance")
+    mask = np.zeros(photo.shape[:2], np.float32)
+    mask[:, : photo.shape[1] // 2] = 1.0
+    optimization = ImageOptimization(photo, [painting], config, tiny_extractor, content_mask=mask)
+    list(optimization.run())
+    result = optimization.result()
+    assert result.scale_sizes == [(36, 48), (72, 96)]  # The 48-pixel picture, twice as large.
+    assert result.image.shape == (36, 48, 3)
+    right = images.resize_image(photo, (36, 48))[:, 30:]
+    np.testing.assert_allclose(result.image[:, 30:], right, atol=1e-5)  # Outside the mask: the photo.
+    assert not np.allclose(result.image[:, :18], images.resize_image(photo, (36, 48))[:, :18], atol=0.02)
+    # At or above the working size nothing changes; a texture keeps its own size.
+    assert ImageOptimization(photo, [painting], FAST.replace(min_working_size=48), tiny_extractor).scale_sizes == [
+        (36, 48)
+    ]
+    texture = FAST.replace(output_size=(40, 40), min_working_size=96)
+    assert ImageOptimization(None, [painting], texture, tiny_extractor).scale_sizes == [(40, 40)]
+
+
 def test_max_size_is_never_exceeded_for_an_elongated_photo(painting, tiny_extractor):
     """A 5 x 100 strip at max_size 48 would need 32 x 640 pixels: refused, not painted at 640."""
     with pytest.raises(ConfigError, match=r"the photo is 100x5: at max_size 48 .* at least 640"):
@@ -259,6 +280,7 @@ def test_bad_image_arrays(painting, tiny_extractor):
         ({"lbfgs_scaling": "identity"}, "lbfgs_scaling must be one of diagonal, scalar, got 'identity'"),
         ({"init": "/no/such/start.png"}, "init must be one of"),
         ({"max_seconds": 0}, "max_seconds must be > 0"),
+        ({"min_working_size": -1}, "min_working_size must be"),
         ({"style_layers": ()}, "style_layers must name at least one layer"),
         ({"photorealistic": True, "photorealism_weight": -1.0}, "photorealism_weight must be > 0"),
         ({"photorealistic": True, "output_size": (64, 64)}, "photorealistic needs a photo"),

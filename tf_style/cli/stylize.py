@@ -55,6 +55,13 @@ _NUM_STEPS = flags.DEFINE_integer("num_steps", _DEFAULTS.num_steps, "Optimiser s
 _MAX_SIZE = flags.DEFINE_integer(
     "max_size", _DEFAULTS.max_size, "Longer side of the output in pixels (photos are never enlarged).", lower_bound=16
 )
+_MIN_WORKING_SIZE = flags.DEFINE_integer(
+    "min_working_size",
+    _DEFAULTS.min_working_size,
+    "A smaller picture of a photo is optimised at this longer side and reduced at the end (the loss network "
+    "paints small details as blobs below it); 0: at its own size.",
+    lower_bound=0,
+)
 _OPTIMIZER = flags.DEFINE_enum("optimizer", _DEFAULTS.optimizer, config_lib.OPTIMIZERS, "Optimiser.")
 _LEARNING_RATE = flags.DEFINE_float(
     "learning_rate", None, "Adam step size / L-BFGS initial step (default: 0.02 / 1.0)."
@@ -175,6 +182,7 @@ def config_from_flags() -> config_lib.StylizeConfig:
         style_blend=style_blend,
         style_scale=_STYLE_SCALE.value,
         max_size=_MAX_SIZE.value,
+        min_working_size=_MIN_WORKING_SIZE.value,
         num_steps=_NUM_STEPS.value,
         optimizer=_OPTIMIZER.value,
         learning_rate=_LEARNING_RATE.value,
@@ -254,12 +262,16 @@ def stylize_main(argv: list[str]) -> int:
     elif _CONTENT_IMAGE.value is None:
         content_image, content_name = demo.demo_content_image(), "demo:landscape"
     else:
-        content_image = images.load_image(_CONTENT_IMAGE.value, max_size=config.max_size)
+        # Up to the working size when that is larger: the photo's own detail rather than an enlargement.
+        content_image = images.load_image(_CONTENT_IMAGE.value, max_size=max(config.max_size, config.min_working_size))
         content_name = _CONTENT_IMAGE.value
     if not _STYLE_IMAGE.value:
         style_images, style_names = [demo.demo_style_image()], ["demo:swirls"]
     else:
-        longest = max(config.output_size) if config.output_size is not None else config.max_size
+        if config.output_size is not None:
+            longest = max(config.output_size)
+        else:
+            longest = max(config.max_size, config.min_working_size)
         style_size = max(longest, math.ceil(config.style_scale * longest))
         style_images = [images.load_image(path, max_size=style_size) for path in _STYLE_IMAGE.value]
         style_names = list(_STYLE_IMAGE.value)

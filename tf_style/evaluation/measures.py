@@ -20,6 +20,13 @@ measures from elsewhere:
   (so texture averages out and only a line remains); the worst side counts.
 * `seam_contrast`: do the lines where tiles met show? The texture along them
   against the texture elsewhere.
+* `grid_peak`: is there a grid or stripes? How far the luminance's power
+  spectrum rises at the periods of the loss network's pooling (2, 4, 8 and 16
+  pixels) above its neighbouring frequencies.
+* `flat_noise`: is there a fine "wormy" texture where the photo is smooth? The
+  finest detail of the picture over the photo's flattest quarter.
+* `foreign_colors`: is there a cast? The share of the picture in colours the
+  painting never uses.
 * `style_distance`: the Gram distance to the painting, as the objective has it
   (the mean over the style layers of ||G - A||^2 / ||A||^2), for reference.
 
@@ -164,6 +171,56 @@ def seam_contrast(image: np.ndarray, columns, rows, width: int = 16) -> dict:
     }
 
 
+def _power_peak(spectrum: np.ndarray, length: int, period: int) -> float:
+    """How far `spectrum` (of a signal of `length` samples) rises at `period` above its neighbours.
+
+    The neighbours' level is their geometric mean, which follows a spectrum's slope.
+    """
+    centre = length / period
+    peak = spectrum[max(1, math.floor(centre)) : math.ceil(centre) + 1].max()
+    near = [k for k in range(round(centre) - 8, round(centre) + 9) if 1 <= k < len(spectrum) and abs(k - centre) > 2]
+    return float(peak / np.exp(np.mean(np.log(spectrum[near] + 1e-20)))) if near else 1.0
+
+
+def grid_peak(image: np.ndarray, periods=(2, 4, 8, 16)) -> float:
+    """The strongest periodic pattern at the loss network's strides: about 1 for none, 3 and more for a grid.
+
+    The luminance's power spectrum along the rows (Hann-windowed, averaged over the
+    rows) and along the columns, at each period in `periods` pixels, divided by the
+    geometric mean of the powers of the frequencies around it (the two bins beside the
+    period's own left out, since a period that does not divide the side spreads over
+    them). The largest ratio is returned. A picture into which a network's pooling
+    printed its strides peaks there; brush strokes and photos spread their power over
+    neighbouring frequencies.
+    """
+    luminance = np.asarray(image, np.float32) @ _LUMA
+    ratios = []
+    for axis in (1, 0):
+        length = luminance.shape[axis]
+        window = np.hanning(length).reshape((1, -1) if axis == 1 else (-1, 1))
+        signal = (luminance - luminance.mean(axis=axis, keepdims=True)) * window
+        spectrum = np.mean(np.abs(np.fft.rfft(signal, axis=axis)) ** 2, axis=1 - axis)
+        ratios += [_power_peak(spectrum, length, period) for period in periods if length >= 4 * period]
+    return max(ratios, default=1.0)
+
+
+def flat_noise(photo: np.ndarray, picture: np.ndarray, fraction: float = 0.25) -> float:
+    """Fine detail the picture has where the photo is smoothest, in [0, 1] colour units.
+
+    The photo's flat areas are the `fraction` of its pixels (at the picture's size) with
+    the smallest gradient after a blur of 2 pixels; there, the root mean square of the
+    picture's colours minus their blur of 1 pixel. A picture that keeps a clear sky clear,
+    or paints it in broad strokes, scores low; a fine worm-like texture scores high.
+    """
+    photo = _at_size_of(photo, picture)
+    smooth = blur(np.asarray(photo, np.float32) @ _LUMA, 2.0)
+    gradient = np.hypot(*np.gradient(smooth))
+    flat = gradient <= np.quantile(gradient, fraction)
+    picture = np.asarray(picture, np.float32)
+    detail = np.stack([picture[..., channel] - blur(picture[..., channel], 1.0) for channel in range(3)], axis=-1)
+    return float(np.sqrt(np.mean(detail[flat] ** 2)))
+
+
 def color_histogram(image: np.ndarray, bins: int = 8) -> np.ndarray:
     """The image's RGB histogram, `bins` per channel, normalised to sum 1: (bins, bins, bins)."""
     pixels = np.clip(np.asarray(image, np.float32).reshape(-1, 3), 0.0, 1.0)
@@ -175,6 +232,17 @@ def color_histogram(image: np.ndarray, bins: int = 8) -> np.ndarray:
 def color_histogram_distance(picture: np.ndarray, painting: np.ndarray, bins: int = 8) -> float:
     """Total-variation distance of the colour histograms of `picture` and `painting`, in [0, 1]."""
     return 0.5 * float(np.abs(color_histogram(picture, bins) - color_histogram(painting, bins)).sum())
+
+
+def foreign_colors(picture: np.ndarray, painting: np.ndarray, bins: int = 8, rare: float = 0.002) -> float:
+    """The share of the picture's pixels in colours the painting (almost) never uses: a cast, in [0, 1].
+
+    A colour is a cell of the `bins` x `bins` x `bins` RGB grid; the painting never
+    uses it when fewer than `rare` of its pixels fall there. A picture in the
+    painting's palette scores near 0; a lavender sky or a green blotch that the
+    painting has no counterpart for raises it.
+    """
+    return float(color_histogram(picture, bins)[color_histogram(painting, bins) < rare].sum())
 
 
 def style_distance(picture: np.ndarray, painting_grams: Mapping[str, object], extractor) -> float:

@@ -30,6 +30,7 @@ MRF_LAYERS = ("block3_conv1", "block4_conv1")
 # beyond this in tiles (`tile_size`); a texture is optimised whole, so that it can wrap.
 MAX_TEXTURE_SIDE = 2048
 PHOTOREALISM_WEIGHT = 1e5
+STYLIZE_CONTENT_LAYERS = ("block3_conv2", "block4_conv2")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,13 +42,22 @@ class StylizeConfig(LossConfig):
     `content_layer_weights`, `style_layers`, `style_layer_weights`,
     `content_weight`, `style_weight`, `tv_weight`). ``precision="auto"`` (the
     default) computes in bfloat16 on CPUs with AMX; a bfloat16 L-BFGS run
-    whose line search stalls goes on in float32.
+    whose line search stalls goes on in float32. Image optimisation takes the
+    photo at ``block3_conv2`` and ``block4_conv2`` and a style weight of 10
+    (training keeps `LossConfig`'s ``block4_conv2`` and its own weight).
 
     Attributes:
         style_blend: One positive weight per style image; None for equal.
         style_scale: Style images are resized so their longer side is this times
             the picture's longer side (smaller: finer brush strokes).
         max_size: Longer side of the output in pixels (photos are shrunk, never enlarged).
+        min_working_size: A picture of a photo whose longer side is shorter than
+            this is optimised at this size and reduced at the end. The loss
+            network's receptive fields are fixed in pixels: in a 256-pixel picture
+            they take a house's windows for one feature and paint them as blobs,
+            where a 384-pixel picture keeps them (docs/benchmarks.md). 0 optimises
+            every picture at its own size. Textures are always optimised at their
+            `output_size`.
         num_steps: Optimiser steps at each scale.
         optimizer: "lbfgs" or "adam".
         learning_rate: Adam's step size, or L-BFGS's initial step; None for the
@@ -123,9 +133,15 @@ class StylizeConfig(LossConfig):
             `num_steps`.
     """
 
+    # The photo at block3_conv2 as well as block4_conv2 (Gatys et al. used conv4_2 alone), with
+    # 2.5 times the style weight: 44 % less Gram distance for 0.04 of edge agreement, over 12
+    # Kodak pairs (docs/benchmarks.md, "Pictures beside the peer").
+    content_layers: tuple[str, ...] = STYLIZE_CONTENT_LAYERS
+    style_weight: float = 10.0
     style_blend: tuple[float, ...] | None = None
     style_scale: float = 1.0
     max_size: int = 512
+    min_working_size: int = 384
     num_steps: int = 100
     optimizer: str = "lbfgs"
     learning_rate: float | None = None
@@ -171,6 +187,7 @@ class StylizeConfig(LossConfig):
             check_finite("max_seconds", self.max_seconds, allow_zero=False)
         for name, low in (("max_size", 16), ("num_steps", 1), ("lbfgs_memory", 1), ("scales", 1)):
             check_whole(name, getattr(self, name), low)
+        check_whole("min_working_size", self.min_working_size, 0)
         check_whole("tile_overlap", self.tile_overlap, 1)
         check_whole("tile_size", self.tile_size, 2 * self.tile_overlap)
         if self.tile_steps is not None:

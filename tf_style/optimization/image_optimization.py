@@ -86,7 +86,9 @@ class StylizeResult:
         steps: Steps taken over all scales.
         elapsed_seconds: Wall time of the run.
         stop_reason: One of `STOP_REASONS`.
-        scale_sizes: (height, width) of each scale, coarse to fine.
+        scale_sizes: (height, width) of each scale optimised, coarse to fine; the
+            last is larger than `image` when `StylizeConfig.min_working_size`
+            enlarged the picture.
         precision: What the network computed in at the start: "float32" or
             "bfloat16" (``config.precision`` with "auto" resolved).
         float32_from_step: The first step computed in float32 after a
@@ -184,8 +186,11 @@ class ImageOptimization:
         self.min_side = 2 * extractor.min_input_size
         if self.content_image is None:
             self.scale_sizes = _scale_sizes(config.output_size, max(config.output_size), config.scales, self.min_side)
-        else:
-            self.scale_sizes = _scale_sizes(self.content_image.shape[:2], config.max_size, config.scales, self.min_side)
+            self.output_shape = self.scale_sizes[-1]
+        else:  # The picture's size, and the larger one it may be optimised at.
+            self.output_shape = _scale_sizes(self.content_image.shape[:2], config.max_size, 1, self.min_side)[-1]
+            working = _working_shape(self.output_shape, config.min_working_size)
+            self.scale_sizes = _scale_sizes(working, max(working), config.scales, self.min_side)
         # Scales too large to optimise whole go tile by tile (a texture never: it must wrap).
         self.tiled = [self.content_image is not None and max(size) > config.tile_size for size in self.scale_sizes]
         if any(self.tiled) and config.tile_size < self.min_side:
@@ -641,7 +646,7 @@ class ImageOptimization:
         """
         if not self.has_picture:
             raise ConfigError("the run has not started: no picture yet")
-        final_size = self.scale_sizes[-1]
+        final_size = self.output_shape
         # A tiled scale's picture with the tiles done so far, or a whole scale's best picture.
         picture = self._picture if self._picture is not None else self._best_image.numpy()[0]
         image = np.clip(picture, 0.0, 1.0)
@@ -725,6 +730,12 @@ def tile_gram_targets(painting_grams: dict, tile_grams: Sequence[dict], shares) 
     return [
         {layer: painting_grams[layer] + grams[layer] - mean[layer] for layer in painting_grams} for grams in tile_grams
     ]
+
+
+def _working_shape(shape, min_working_size: int) -> tuple[int, int]:
+    """`shape` enlarged so that its longer side is at least `min_working_size`."""
+    grow = min_working_size / max(shape)
+    return tuple(shape) if grow <= 1 else (round(shape[0] * grow), round(shape[1] * grow))
 
 
 def _scale_sizes(shape, max_size: int, scales: int, min_side: int) -> list:

@@ -172,32 +172,13 @@ CANDIDATES = {
     "lbfgs_bf16": {"precision": "bfloat16"},
     "lbfgs_float32": {"precision": "float32"},
     "lbfgs_style_weight2": {"style_weight": 2.0},
-    "style_scale1.5": {"style_scale": 1.5},
-    "style_scale2": {"style_scale": 2.0},
-    "scales2_style_scale1.5": {"scales": 2, "style_scale": 1.5},
-    "deep_layers": {"style_layer_weights": (0.25, 0.5, 1.0, 1.0, 1.0)},
-    "gram_histogram": {"style_loss": ("gram", "histogram")},
-    "max_pooling": {"pooling": "max"},
-    "style_weight10": {"style_weight": 10.0},
-    "style_weight25": {"style_weight": 25.0},
-    "style_weight10_scales2": {"style_weight": 10.0, "scales": 2},
-    "style_weight10_style_scale1.5": {"style_weight": 10.0, "style_scale": 1.5},
-    "style_weight10_tv30": {"style_weight": 10.0, "tv_weight": 30.0},
-    "noise_init": {"init": "noise"},
-    "noise_init_scales2": {"init": "noise", "scales": 2},
-    "style_weight10_scales2_style_scale1.5": {"style_weight": 10.0, "scales": 2, "style_scale": 1.5},
-    "style_weight10_scales3": {"style_weight": 10.0, "scales": 3},
-    "content34": {"content_layers": ("block3_conv2", "block4_conv2")},
-    "content3": {"content_layers": ("block3_conv2",)},
-    "style_weight6_content34": {"style_weight": 6.0, "content_layers": ("block3_conv2", "block4_conv2")},
-    "style_weight10_content34_content_init": {
-        "style_weight": 10.0,
-        "content_layers": ("block3_conv2", "block4_conv2"),
-        "init": "content",
-    },
-    "style_weight10_content34": {"style_weight": 10.0, "content_layers": ("block3_conv2", "block4_conv2")},
+    # The balance before 2026-11-30, and some of what was tried against it (docs/benchmarks.md,
+    # "Pictures beside the peer"), for --picture_candidates.
     "previous_defaults": {"style_weight": 4.0, "content_layers": ("block4_conv2",), "min_working_size": 0},
-    "style_weight10_gram_sliced": {"style_weight": 10.0, "style_loss": ("gram", "sliced_wasserstein")},
+    "style_scale2": {"style_scale": 2.0},
+    "scales3": {"scales": 3},
+    "max_pooling": {"pooling": "max"},
+    "gram_histogram": {"style_loss": ("gram", "histogram")},
     "adam": {"optimizer": "adam"},
     "adam_bf16": {"optimizer": "adam", "precision": "bfloat16"},
 }
@@ -659,6 +640,26 @@ def _shared_image(name):
     return images.load_image(path, max_size=1024) if os.path.exists(path) else None
 
 
+def _shared_pairs(pairs, size):
+    """(pair, first name, second name, photo at `size`, second image) for each "name:name" of `pairs`
+    that ../shared has (see `_shared_image`); the others are reported and skipped."""
+    from tf_style.io import images
+
+    for pair in pairs:
+        photo_name, _, second_name = pair.partition(":")
+        photo, second = _shared_image(photo_name), _shared_image(second_name)
+        if photo is None or second is None:
+            print(f"  {pair}: not in ../shared; skipped")
+            continue
+        yield (
+            pair,
+            photo_name,
+            second_name,
+            images.resize_image(photo, images.fit_within(photo.shape[:2], size)),
+            second,
+        )
+
+
 def photorealistic_benchmark(backbone):
     """--photorealistic against the plain run on --photorealistic_pairs at --photorealistic_size.
 
@@ -674,13 +675,7 @@ def photorealistic_benchmark(backbone):
     extractor = config.feature_extractor(config.objective().feature_layers)
     rows = []
     print(f"photorealistic at {size} px (edges, layout: higher keeps more of the photo; colours: lower is closer):")
-    for pair in _PHOTOREALISTIC_PAIRS.value:
-        photo_name, _, look_name = pair.partition(":")
-        photo, look = _shared_image(photo_name), _shared_image(look_name)
-        if photo is None or look is None:
-            print(f"  {pair}: not in ../shared; skipped")
-            continue
-        photo = images.resize_image(photo, images.fit_within(photo.shape[:2], size))
+    for pair, photo_name, look_name, photo, look in _shared_pairs(_PHOTOREALISTIC_PAIRS.value, size):
         for photorealistic in (True, False):
             began = time.perf_counter()
             result = stylize(photo, look, config.replace(photorealistic=photorealistic), extractor=extractor)
@@ -804,13 +799,7 @@ def picture_benchmark(backbone):
         f"pictures at {size} px beside the peer (edges, layout: higher keeps more of the photo; colours, Gram: "
         "lower is closer to the painting; grid, flat noise: lower is cleaner):"
     )
-    for pair in _PICTURE_PAIRS.value:
-        photo_name, _, painting_name = pair.partition(":")
-        photo, painting = _shared_image(photo_name), _shared_image(painting_name)
-        if photo is None or painting is None:
-            print(f"  {pair}: not in ../shared; skipped")
-            continue
-        photo = images.resize_image(photo, images.fit_within(photo.shape[:2], size))
+    for pair, photo_name, painting_name, photo, painting in _shared_pairs(_PICTURE_PAIRS.value, size):
         grams = measures.painting_grams(painting, size, scorer, DEFAULT_STYLE_LAYERS)
         pictures = {}
         for name, config in configs.items():

@@ -257,21 +257,19 @@ def stylize_main(argv: list[str]) -> int:
     files.plan_outputs([output_image, manifest, *snapshots.values()], overwrite, inputs)
 
     # Read at the sizes the run uses, so memory follows --max_size, not the files.
+    working_side = max(config.max_size, config.min_working_size)
     if config.output_size is not None:
         content_image, content_name = None, None
     elif _CONTENT_IMAGE.value is None:
         content_image, content_name = demo.demo_content_image(), "demo:landscape"
     else:
         # Up to the working size when that is larger: the photo's own detail rather than an enlargement.
-        content_image = images.load_image(_CONTENT_IMAGE.value, max_size=max(config.max_size, config.min_working_size))
+        content_image = images.load_image(_CONTENT_IMAGE.value, max_size=working_side)
         content_name = _CONTENT_IMAGE.value
     if not _STYLE_IMAGE.value:
         style_images, style_names = [demo.demo_style_image()], ["demo:swirls"]
     else:
-        if config.output_size is not None:
-            longest = max(config.output_size)
-        else:
-            longest = max(config.max_size, config.min_working_size)
+        longest = max(config.output_size) if config.output_size is not None else working_side
         style_size = max(longest, math.ceil(config.style_scale * longest))
         style_images = [images.load_image(path, max_size=style_size) for path in _STYLE_IMAGE.value]
         style_names = list(_STYLE_IMAGE.value)

@@ -584,7 +584,8 @@ def region_benchmark(backbone):
     """Masks: kodim12 at --border_size, The Starry Night above 45 % of its height and The Great Wave below.
 
     Each region's Gram distance to each painting (16 pixels either side of the seam left out),
-    with the masks and without them (the two paintings blended everywhere).
+    with the masks, with the masks in tiles of 256 pixels (the full-size scale split in two, as a
+    print is in many), and without masks (the two paintings blended everywhere).
     """
     import numpy as np
 
@@ -612,8 +613,10 @@ def region_benchmark(backbone):
     grams = [measures.painting_grams(painting, size, extractor, DEFAULT_STYLE_LAYERS) for painting in (sky, wave)]
     rows = []
     print(f"masks at {size} px: Gram distance of each region to The Starry Night / The Great Wave:")
-    for name, masks in (("masks", [top, 1.0 - top]), ("blend", None)):
-        picture = stylize(photo, [sky, wave], config, extractor=extractor, style_masks=masks).image
+    tiles = config.replace(tile_size=256, tile_overlap=64)
+    runs = (("masks", [top, 1.0 - top], config), ("tiles", [top, 1.0 - top], tiles), ("blend", None, config))
+    for name, masks, run_config in runs:
+        picture = stylize(photo, [sky, wave], run_config, extractor=extractor, style_masks=masks).image
         regions = {"sky": picture[: seam - 16], "ground": picture[seam + 16 :]}
         row = {"run": name}
         for region, pixels in regions.items():

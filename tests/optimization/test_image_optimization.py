@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf_style import color
+from tf_style import color, tiling
 from tf_style.backbones.feature_extractor import build_feature_extractor
 from tf_style.errors import ConfigError
 from tf_style.io import images
@@ -483,17 +483,71 @@ def test_each_tile_matches_the_paintings_grams_plus_its_own_difference_from_the_
         )
 
 
-@pytest.mark.parametrize(
-    "changes, kwargs, message",
-    [
-        ({"style_loss": ("mrf",)}, {}, "take the Gram style loss without masks"),
-        ({}, {"style_masks": [np.ones((96, 128))]}, "take the Gram style loss without masks"),
-    ],
-)
-def test_tiles_refuse_what_they_cannot_do(painting, tiny_extractor, changes, kwargs, message):
-    config = FAST.replace(max_size=128, tile_size=64, tile_overlap=16, **changes)
-    with pytest.raises(ConfigError, match=message):
-        ImageOptimization(make_photo(96, 128), [painting], config, tiny_extractor, **kwargs)
+def test_tiles_keep_each_painting_in_its_region(tiny_extractor):
+    photo = make_photo(96, 128)
+    warm, cool = _two_paintings()
+    # The left region lies in the first column of tiles (columns 0-63 of 0-63, 32-95, 64-127) and
+    # the edge of the second: the third paints none of it.
+    left = np.zeros(photo.shape[:2], np.float32)
+    left[:, :40] = 1.0
+    config = FAST.replace(max_size=128, scales=1, tile_size=64, tile_overlap=16, tile_steps=20)
+
+    def painted(style_masks):
+        optimization = ImageOptimization(photo, [warm, cool], config, tiny_extractor, style_masks=style_masks)
+        assert optimization.tiled == [True]
+        assert {progress.tile for progress in optimization.run()} == {1, 2, 3, 4, 5, 6}
+        assert optimization.step_function.tracing_count() == 1  # Every tile's masks fit one compiled step.
+        image = optimization.result().image
+        return image[:, :34], image[:, 46:]  # The two regions, 6 pixels either side of the edge left out.
+
+    def distance(picture, painting):  # Mean colour: the regions' own statistic, free of the network.
+        return float(np.abs(picture.reshape(-1, 3).mean(0) - painting.reshape(-1, 3).mean(0)).sum())
+
+    # The tiny network moves mean colours slowly, so each region is compared with itself under the
+    # other painting (the masks swapped): ignoring the masks would paint both runs alike.
+    left_warm, right_cool = painted([left, 1.0 - left])
+    left_cool, right_warm = painted([1.0 - left, left])
+    assert distance(left_warm, warm) < distance(left_cool, warm) - 0.2
+    assert distance(left_cool, cool) < distance(left_warm, cool) - 0.2
+    assert distance(right_warm, warm) < distance(right_cool, warm) - 0.2
+    assert distance(right_cool, cool) < distance(right_warm, cool) - 0.2
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_tiles_keep_their_differences_only_from_a_coarser_scale(painting, tiny_extractor, masked):
+    photo = make_photo(96, 128)
+    config = FAST.replace(max_size=128, scales=1, tile_size=64, tile_overlap=16)
+    style_masks = [np.ones(photo.shape[:2], np.float32)] if masked else None
+    optimization = ImageOptimization(photo, [painting], config, tiny_extractor, style_masks=style_masks)
+    size = optimization.scale_sizes[-1]
+    boxes = tiling.tile_boxes(size, 64, 16)
+    weights = [tiling.blend_weights(box, size, 16) for box in boxes]
+    start = optimization._initial_image(size, images.resize_image(photo, size))
+
+    def grams(from_coarser):  # [tile] {layer: (1, C, C)}
+        targets = optimization._tile_style_targets(size, start, from_coarser, boxes, weights)
+        if masked:
+            return [{layer: each[0] for layer, each in target["grams"].items()} for target in targets]
+        return targets
+
+    # From the photo (the first scale), every tile matches the painting's Gram matrices ...
+    first = grams(False)
+    for target in first[1:]:
+        for layer, gram in target.items():
+            np.testing.assert_allclose(gram, first[0][layer])
+    # ... from a coarser scale's picture, each keeps its difference, and their mean is the painting's.
+    later = grams(True)
+    shares = np.array([weight.sum() for weight in weights]) / sum(weight.sum() for weight in weights)
+    for layer in first[0]:
+        assert np.abs(later[1][layer] - later[0][layer]).max() > 1e-3 * np.abs(first[0][layer]).max()
+        mean = sum(share * target[layer] for share, target in zip(shares, later))
+        np.testing.assert_allclose(mean, first[0][layer], rtol=1e-4, atol=1e-6 * np.abs(first[0][layer]).max())
+
+
+def test_tiles_refuse_other_style_losses(painting, tiny_extractor):
+    config = FAST.replace(max_size=128, tile_size=64, tile_overlap=16, style_loss=("mrf",))
+    with pytest.raises(ConfigError, match="which take the Gram style loss only"):
+        ImageOptimization(make_photo(96, 128), [painting], config, tiny_extractor)
 
 
 def test_tile_sizes_are_checked():

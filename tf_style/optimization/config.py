@@ -124,8 +124,9 @@ class StylizeConfig(LossConfig):
             matches the paintings' Gram matrices plus its own difference from
             the whole picture's mean Gram matrix at the start of the scale: the
             tiles share the paintings' global statistics and keep the layout the
-            coarser scale gave them. Tiles take the Gram style loss without
-            masks; textures are never tiled.
+            coarser scale gave them; with masks, the same per painting's
+            region. Tiles take the Gram style loss only; textures are never
+            tiled.
         tile_overlap: Pixels neighbouring tiles share, blended linearly. The
             default, 128, is eight strides of the deepest default layer, so the
             features that a tile's own border changes lie in the blend.

@@ -195,10 +195,10 @@ class ImageOptimization:
         self.tiled = [self.content_image is not None and max(size) > config.tile_size for size in self.scale_sizes]
         if any(self.tiled) and config.tile_size < self.min_side:
             raise ConfigError(f"tile_size must be at least the {self.min_side} pixels the network needs")
-        if any(self.tiled) and (self.style_masks is not None or config.style_loss != ("gram",)):
+        if any(self.tiled) and config.style_loss != ("gram",):
             raise ConfigError(
                 f"pictures larger than tile_size {config.tile_size} are optimised in tiles, which take the "
-                "Gram style loss without masks; use a smaller max_size or a larger tile_size"
+                "Gram style loss only; use a smaller max_size or a larger tile_size"
             )
         self.total_steps = sum(
             len(tiling.tile_boxes(size, config.tile_size, config.tile_overlap))
@@ -255,13 +255,19 @@ class ImageOptimization:
                 raise ConfigError(f"the mask of style image {index + 1} is empty: it marks no pixel")
         return regions, content_mask
 
-    def _layer_masks(self, size, content_features) -> dict:
-        """{layer: each painting's region at the layer's resolution, (1, h, w, 1)}: the mask at the
-        picture's `size`, area-averaged to the map's size (a feature half in a region counts half)."""
-        regions = [resize_mask(region, size)[None, ..., None] for region in self.style_masks]
+    def _regions(self, size) -> list:
+        """Each painting's region (its style mask times the content mask), (H, W) at the picture's `size`."""
+        return [resize_mask(region, size) for region in self.style_masks]
+
+    @staticmethod
+    def _layer_masks(regions, features) -> dict:
+        """{layer: each painting's region at the layer's resolution, (1, h, w, 1)}: `regions` (H, W),
+        at the size of the image `features` were computed from, area-averaged to each map's size (a
+        feature half in a region counts half)."""
+        regions = [np.asarray(region, np.float32)[None, ..., None] for region in regions]
         masks = {}
-        for name, features in content_features.items():
-            height, width = int(features.shape[1]), int(features.shape[2])
+        for name, maps in features.items():
+            height, width = int(maps.shape[1]), int(maps.shape[2])
             masks[name] = [tf.image.resize(region, (height, width), method="area") for region in regions]
         return masks
 
@@ -289,34 +295,34 @@ class ImageOptimization:
                 targets[term.key] = term.target(photo)
         return targets, features
 
-    def _painting_targets(self, size, content_features, tiled: bool = False):
-        """The targets of the terms that read the paintings, for a picture of `size`.
-
-        A painting is resized so that its longer side is `style_scale` times the
-        picture's; for a tiled scale, never past the larger of its own side and
-        the tile's (enlarging it would add blur, not detail, and memory).
-        """
-        style_side = max(self.min_side, round(self.config.style_scale * max(size)))
-
-        def style_features():  # One painting's features at a time.
-            for style_image in self.style_images:
-                side = style_side
-                if tiled:
-                    side = min(side, max(max(style_image.shape[:2]), self.config.tile_size))
-                style_size = images_lib.fit_within(style_image.shape[:2], side)
-                if min(style_size) < self.min_side:  # A very wide or tall painting.
-                    grow = self.min_side / min(style_size)
-                    style_size = (math.ceil(style_size[0] * grow), math.ceil(style_size[1] * grow))
-                yield self._features(images_lib.resize_image(style_image, style_size)[None])
-
+    def _painting_targets(self, size, content_features):
+        """The targets of the terms that read the paintings, for a whole picture of `size`."""
         targets = {}
         for term in self.objective.terms:
             if term.reads == "paintings":
-                targets[term.key] = term.target(style_features(), self.config.style_blend)
+                targets[term.key] = term.target(self._painting_features(size), self.config.style_blend)
             elif term.reads == "painting_regions":
-                layer_masks = self._layer_masks(size, content_features)
-                targets[term.key] = term.target(style_features(), layer_masks, self.config.style_blend)
+                layer_masks = self._layer_masks(self._regions(size), content_features)
+                targets[term.key] = term.target(self._painting_features(size), layer_masks, self.config.style_blend)
         return targets
+
+    def _painting_features(self, size, tiled: bool = False):
+        """Yields each painting's features, one painting at a time, for a picture of `size`.
+
+        A painting is resized so that its longer side is `style_scale` times the
+        picture's; for a `tiled` scale, never past the larger of its own side and
+        the tile's (enlarging it would add blur, not detail, and memory).
+        """
+        style_side = max(self.min_side, round(self.config.style_scale * max(size)))
+        for style_image in self.style_images:
+            side = style_side
+            if tiled:
+                side = min(side, max(max(style_image.shape[:2]), self.config.tile_size))
+            style_size = images_lib.fit_within(style_image.shape[:2], side)
+            if min(style_size) < self.min_side:  # A very wide or tall painting.
+                grow = self.min_side / min(style_size)
+                style_size = (math.ceil(style_size[0] * grow), math.ceil(style_size[1] * grow))
+            yield self._features(images_lib.resize_image(style_image, style_size)[None])
 
     def _features(self, image):
         """The loss network's features of an image batch (1, H, W, 3), seen with `config.boundary`."""
@@ -489,6 +495,7 @@ class ImageOptimization:
         """
         config = self.config
         photo = images_lib.resize_image(self.content_image, size)
+        from_coarser = picture is not None
         if picture is None:
             picture = self._initial_image(size, photo)
         start_picture = np.asarray(picture, np.float32)
@@ -502,19 +509,13 @@ class ImageOptimization:
             top, bottom, left, right = box
             return array[top:bottom, left:right]
 
-        # Each tile matches the paintings' Gram matrices plus its own difference from the
-        # picture's mean (weighted by the share each tile paints) at the start of the scale.
-        gram_term = self.objective.term("style_loss")
-        painting_grams = self._painting_targets(size, None, tiled=True)["style_loss"]
-        start_grams = [gram_term.target([self._features(crop(start_picture, box)[None])]) for box in boxes]
-        shares = np.array([float(weight.sum()) for weight in weights])
-        gram_targets = tile_gram_targets(painting_grams, start_grams, shares / shares.sum())
+        style_targets = self._tile_style_targets(size, start_picture, from_coarser, boxes, weights)
 
         scale_start = time.perf_counter()
         image = variables = step = None
         for index, box in enumerate(boxes):
             targets, _ = self._photo_targets(crop(photo, box))
-            targets["style_loss"] = gram_targets[index]
+            targets["style_loss"] = style_targets[index]
             tile = crop(start_picture, box)[None]
             if step is None:  # One compiled step for every tile: the targets are variables.
                 variables = tf.nest.map_structure(lambda value: tf.Variable(value, trainable=False), targets)
@@ -545,6 +546,65 @@ class ImageOptimization:
             if self._stop_reason not in ("completed", "max_seconds"):
                 break
         return self._picture
+
+    def _tile_style_targets(self, size, start_picture, from_coarser, boxes, weights) -> list:
+        """Each tile's ``style_loss`` target at a tiled scale of `size`.
+
+        When the scale starts from a coarser scale's picture (`from_coarser`), each
+        tile matches the paintings' Gram matrices plus its own difference from the
+        tiles' mean (weighted by the share each tile paints) in `start_picture`
+        (H, W, 3): the tiles keep the layout the coarser scale gave them. A first
+        scale starts from the photo, whose differences are not the painting's (its
+        smooth sky would stay smooth), so each tile matches the paintings' Gram
+        matrices. With masks, the same per painting's region: the tile's masked Gram
+        matrices, shares weighted by how much of the region each tile paints; a tile
+        that paints none of a region gets no gradient from that painting.
+        """
+        term = self.objective.term("style_loss")
+
+        def crop(array, box):
+            top, bottom, left, right = box
+            return array[top:bottom, left:right]
+
+        def own_targets(painting_grams, start_grams, painted):
+            """One {layer: Gram matrix} per tile, from the paintings' and each tile's at the start."""
+            if not from_coarser:
+                return [dict(painting_grams) for _ in boxes]
+            shares = np.array(painted) / sum(painted) if sum(painted) > 0 else np.full(len(boxes), 1 / len(boxes))
+            return tile_gram_targets(painting_grams, start_grams, shares)
+
+        layers = list(term.layer_weights)
+        regions = None if self.style_masks is None else self._regions(size)
+        tile_masks = []  # [tile] {layer: [each painting's region at that layer]} (with masks).
+        start_grams = []  # [tile] {layer: Gram matrix} or, with masks, [tile][painting] {layer: ...}.
+        for box in boxes:  # One tile's features at a time: at print sizes they are large.
+            features = self._features(crop(start_picture, box)[None])
+            features = {layer: features[layer] for layer in layers}
+            if regions is None:
+                start_grams.append(term.target([features]))
+                continue
+            masks = self._layer_masks([crop(region, box) for region in regions], features)
+            tile_masks.append(masks)
+            start_grams.append(
+                [
+                    {layer: functional.masked_gram_matrix(features[layer], masks[layer][k]) for layer in layers}
+                    for k in range(len(regions))
+                ]
+            )
+        if regions is None:
+            painting_grams = term.target(self._painting_features(size, tiled=True), self.config.style_blend)
+            return own_targets(painting_grams, start_grams, [float(weight.sum()) for weight in weights])
+
+        target = term.target(self._painting_features(size, tiled=True), tile_masks[0], self.config.style_blend)
+        per_painting = []  # [painting][tile] {layer: Gram matrix to match}.
+        for k, region in enumerate(regions):
+            painted = [float((weight[..., 0] * crop(region, box)).sum()) for box, weight in zip(boxes, weights)]
+            own_grams = {layer: grams[k] for layer, grams in target["grams"].items()}
+            per_painting.append(own_targets(own_grams, [grams[k] for grams in start_grams], painted))
+        return [
+            dict(target, masks=masks, grams={layer: [each[t][layer] for each in per_painting] for layer in layers})
+            for t, masks in enumerate(tile_masks)
+        ]
 
     def _steps(self, step, image, count, deadline, where, in_float32=None):
         """Takes up to `count` steps of `step` on `image`, keeping the best picture in

@@ -500,6 +500,15 @@ def test_tiles_keep_each_painting_in_its_region(tiny_extractor):
         image = optimization.result().image
         return image[:, :34], image[:, 46:]  # The two regions, 6 pixels either side of the edge left out.
 
+    # A tile without a painting's region gives that painting no share (tiles go row by row).
+    optimization = ImageOptimization(photo, [warm, cool], config, tiny_extractor, style_masks=[left, 1.0 - left])
+    size = optimization.scale_sizes[-1]
+    boxes = tiling.tile_boxes(size, 64, 16)
+    weights = [tiling.blend_weights(box, size, 16) for box in boxes]
+    start = optimization._initial_image(size, images.resize_image(photo, size))
+    targets = optimization._tile_style_targets(size, start, False, boxes, weights)
+    assert [target["shares"] for target in targets] == [[0.5, 0.5], [0.5, 0.5], [0.0, 0.5]] * 2
+
     def distance(picture, painting):  # Mean colour: the regions' own statistic, free of the network.
         return float(np.abs(picture.reshape(-1, 3).mean(0) - painting.reshape(-1, 3).mean(0)).sum())
 

@@ -597,12 +597,21 @@ class ImageOptimization:
 
         target = term.target(self._painting_features(size, tiled=True), tile_masks[0], self.config.style_blend)
         per_painting = []  # [painting][tile] {layer: Gram matrix to match}.
+        present = []  # [painting][tile] whether the tile paints at least a pixel's worth of the region.
         for k, region in enumerate(regions):
             painted = [float((weight[..., 0] * crop(region, box)).sum()) for box, weight in zip(boxes, weights)]
             own_grams = {layer: grams[k] for layer, grams in target["grams"].items()}
             per_painting.append(own_targets(own_grams, [grams[k] for grams in start_grams], painted))
+            present.append([amount >= 1.0 for amount in painted])
+        # A painting whose region a tile lacks has no share there (its term would be a constant in
+        # the tile's loss, and the losses shown would not say how far the tile is from its styles).
         return [
-            dict(target, masks=masks, grams={layer: [each[t][layer] for each in per_painting] for layer in layers})
+            dict(
+                target,
+                masks=masks,
+                grams={layer: [each[t][layer] for each in per_painting] for layer in layers},
+                shares=[share if present[k][t] else 0.0 for k, share in enumerate(target["shares"])],
+            )
             for t, masks in enumerate(tile_masks)
         ]
 

@@ -29,7 +29,9 @@ MRF_LAYERS = ("block3_conv1", "block4_conv1")
 # 2048 x 2048, float32), so 4096 x 4096 would need some 40 GB. A picture of a photo goes
 # beyond this in tiles (`tile_size`); a texture is optimised whole, so that it can wrap.
 MAX_TEXTURE_SIDE = 2048
-PHOTOREALISM_WEIGHT = 1e5
+# Chosen by eye as 1e5 at style weight 4 (1e3 and 1e4 left blotches); scaled with the style weight
+# when it became 10: at 1e5 green and purple blotches came back (docs/benchmarks.md).
+PHOTOREALISM_WEIGHT = 2.5e5
 STYLIZE_CONTENT_LAYERS = ("block3_conv2", "block4_conv2")
 
 
@@ -121,12 +123,12 @@ class StylizeConfig(LossConfig):
         tile_size: A scale whose picture has a side longer than this is optimised
             in overlapping square tiles of this side, one after another, so that
             memory follows the tile, not the picture (print sizes). Each tile
-            matches the paintings' Gram matrices plus its own difference from
-            the whole picture's mean Gram matrix at the start of the scale: the
-            tiles share the paintings' global statistics and keep the layout the
-            coarser scale gave them; with masks, the same per painting's
-            region. Tiles take the Gram style loss only; textures are never
-            tiled.
+            matches the paintings' Gram matrices; after a coarser scale, plus its
+            own difference from the tiles' mean Gram matrix at the start of the
+            scale, so that the tiles share the paintings' global statistics and
+            keep the layout the coarser scale gave them. With masks, the same
+            per painting's region. Tiles take the Gram style loss only; textures
+            are never tiled.
         tile_overlap: Pixels neighbouring tiles share, blended linearly. The
             default, 128, is eight strides of the deepest default layer, so the
             features that a tile's own border changes lie in the blend.

@@ -444,6 +444,27 @@ def test_tiles_from_the_command_line(pair, tmp_path, capsys):
     _assert_one_line_error(status, err, "tile_size must be at least the 32 pixels the network needs")
 
 
+def test_masks_in_tiles_from_the_command_line(pair, tmp_path, capsys):
+    content, style = pair
+    (left, _), _ = _half_masks(tmp_path)
+    top = np.zeros((48, 64, 3), np.float32)
+    top[:24] = 1.0
+    masks = [str(tmp_path / "top.png"), str(tmp_path / "bottom.png")]
+    images.save_image(top, masks[0])
+    images.save_image(1.0 - top, masks[1])
+    output = str(tmp_path / "tiled_masks.png")
+    values = {"content_image": content, "style_image": [style, style], "output_image": output, "num_steps": 2}
+    values["min_working_size"] = 0  # The photo's own 64 x 48.
+    status, _, err = _cli(capsys, style_mask=masks, content_mask=left, tile_size=32, tile_overlap=8, **values)
+    assert status == 0, err
+    manifest = json.loads(Path(tmp_path / "tiled_masks.json").read_text())
+    assert manifest["steps"] == 12 and manifest["style_masks"] == masks  # 2 x 3 tiles, two steps each.
+    picture, photo = images.load_image(output), images.load_image(content)
+    # Outside the content mask (the right half) the picture is the photo.
+    np.testing.assert_allclose(picture[:, 36:], photo[:, 36:], atol=2 / 255)
+    assert np.abs(picture[:, :28] - photo[:, :28]).mean() > 0.01
+
+
 def test_masks_from_the_command_line(pair, tmp_path, capsys):
     content, style = pair
     _, left = _half_masks(tmp_path)

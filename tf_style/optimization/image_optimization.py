@@ -505,18 +505,14 @@ class ImageOptimization:
         blended = np.zeros_like(start_picture)
         weight_sums = np.zeros((*size, 1), np.float32)
 
-        def crop(array, box):
-            top, bottom, left, right = box
-            return array[top:bottom, left:right]
-
         style_targets = self._tile_style_targets(size, start_picture, from_coarser, boxes, weights)
 
         scale_start = time.perf_counter()
         image = variables = step = None
         for index, box in enumerate(boxes):
-            targets, _ = self._photo_targets(crop(photo, box))
+            targets, _ = self._photo_targets(_crop(photo, box))
             targets["style_loss"] = style_targets[index]
-            tile = crop(start_picture, box)[None]
+            tile = _crop(start_picture, box)[None]
             if step is None:  # One compiled step for every tile: the targets are variables.
                 variables = tf.nest.map_structure(lambda value: tf.Variable(value, trainable=False), targets)
                 image = tf.Variable(tile, name="image")
@@ -562,10 +558,6 @@ class ImageOptimization:
         """
         term = self.objective.term("style_loss")
 
-        def crop(array, box):
-            top, bottom, left, right = box
-            return array[top:bottom, left:right]
-
         def own_targets(painting_grams, start_grams, painted):
             """One {layer: Gram matrix} per tile, from the paintings' and each tile's at the start."""
             if not from_coarser:
@@ -577,13 +569,15 @@ class ImageOptimization:
         regions = None if self.style_masks is None else self._regions(size)
         tile_masks = []  # [tile] {layer: [each painting's region at that layer]} (with masks).
         start_grams = []  # [tile] {layer: Gram matrix} or, with masks, [tile][painting] {layer: ...}.
-        for box in boxes:  # One tile's features at a time: at print sizes they are large.
-            features = self._features(crop(start_picture, box)[None])
+        # The start's features give its Gram matrices and, with masks, each layer's map size. One
+        # tile's at a time: at print sizes they are large.
+        for box in boxes if from_coarser or regions is not None else ():
+            features = self._features(_crop(start_picture, box)[None])
             features = {layer: features[layer] for layer in layers}
             if regions is None:
                 start_grams.append(term.target([features]))
                 continue
-            masks = self._layer_masks([crop(region, box) for region in regions], features)
+            masks = self._layer_masks([_crop(region, box) for region in regions], features)
             tile_masks.append(masks)
             start_grams.append(
                 [
@@ -599,7 +593,7 @@ class ImageOptimization:
         per_painting = []  # [painting][tile] {layer: Gram matrix to match}.
         present = []  # [painting][tile] whether the tile paints at least a pixel's worth of the region.
         for k, region in enumerate(regions):
-            painted = [float((weight[..., 0] * crop(region, box)).sum()) for box, weight in zip(boxes, weights)]
+            painted = [float((weight[..., 0] * _crop(region, box)).sum()) for box, weight in zip(boxes, weights)]
             own_grams = {layer: grams[k] for layer, grams in target["grams"].items()}
             per_painting.append(own_targets(own_grams, [grams[k] for grams in start_grams], painted))
             present.append([amount >= 1.0 for amount in painted])
@@ -799,6 +793,12 @@ def tile_gram_targets(painting_grams: dict, tile_grams: Sequence[dict], shares) 
     return [
         {layer: painting_grams[layer] + grams[layer] - mean[layer] for layer in painting_grams} for grams in tile_grams
     ]
+
+
+def _crop(array, box):
+    """The part of an (H, W, ...) array inside `box` = (top, bottom, left, right)."""
+    top, bottom, left, right = box
+    return array[top:bottom, left:right]
 
 
 def _working_shape(shape, min_working_size: int) -> tuple[int, int]:

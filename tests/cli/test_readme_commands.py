@@ -1,5 +1,6 @@
 """The README's and the docs' commands, as a new user types them in a fresh folder."""
 
+import ast
 import json
 import os
 import re
@@ -50,6 +51,22 @@ def tf_style(*arguments, cwd):
 
 def test_the_readme_has_its_commands():
     assert len(documented_commands()) >= 8
+
+
+def test_the_readme_teaches_a_new_painting_as_the_benchmark_measured_it():
+    with open(os.path.join(REPOSITORY, "scripts", "benchmark.py")) as file:
+        tree = ast.parse(file.read())
+    measured = next(
+        ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "NEW_STYLE_FLAGS"
+    )
+    taught = [  # Whole commands, not a mention of the flags in the text.
+        arguments
+        for document, arguments in documented_commands()
+        if "--trainable=norms" in arguments and any(argument.startswith("--style_image=") for argument in arguments)
+    ]
+    assert taught and all(set(measured) <= set(arguments) for arguments in taught), (measured, taught)
 
 
 # Parses each argument list with the command's own flags (one process per command: absl defines them once).

@@ -185,6 +185,46 @@ def test_init_model_of_several_styles_starts_from_their_even_blend(photo_folder,
     assert np.isfinite(next(tuned.run()).losses["total_loss"])
 
 
+def test_trainable_norms_changes_only_the_normalisations_and_resumes(photo_folder, tmp_path):
+    from tf_style.networks.layers import InstanceNormalization
+
+    paths = list_training_images(str(photo_folder))
+    first = _training(paths, tmp_path / "first", tiny_builder, num_steps=1)
+    saved = str(tmp_path / "first.keras")
+    saving.save_keras_model(first.transform_net, saved)
+    start = {weight.path: np.asarray(weight).copy() for weight in first.transform_net.weights}
+
+    tuned = _training(paths, tmp_path / "tuned", tiny_builder, num_steps=3, init_model=saved, trainable="norms")
+    losses = [progress.losses["total_loss"] for progress in tuned.run()]
+    assert all(np.isfinite(losses))
+    norms = {
+        weight.path
+        for layer in tuned.transform_net.layers
+        if isinstance(layer, InstanceNormalization)
+        for weight in layer.weights
+    }
+    assert norms and len(tuned.trained_variables()) == len(norms)
+    changed = {path for path, value in start.items() if not np.array_equal(value, np.asarray(_weight(tuned, path)))}
+    assert changed and changed <= norms  # Every convolution is as it was; some scale or offset moved.
+    # Only the trained variables have Adam slots, and a resumed run restores them.
+    tuned.save_checkpoint()
+    resumed = _training(paths, tmp_path / "tuned", tiny_builder, num_steps=4, init_model=saved, trainable="norms")
+    assert resumed.resumed_step == 3
+    for mine, theirs in zip(resumed.optimizer.variables, tuned.optimizer.variables):
+        np.testing.assert_array_equal(np.asarray(mine), np.asarray(theirs))
+
+
+def _weight(training, path):
+    return next(weight for weight in training.transform_net.weights if weight.path == path)
+
+
+def test_trainable_norms_needs_a_trained_network():
+    with pytest.raises(ConfigError, match="trainable=norms trains part of a trained network, so it needs init_model"):
+        TrainConfig(trainable="norms")
+    with pytest.raises(ConfigError, match="trainable must be one of all, norms, got 'convs'"):
+        TrainConfig(trainable="convs", init_model="x.keras")
+
+
 def test_per_layer_weights_weigh_the_losses(photo_folder, tmp_path):
     from tf_style.losses import functional as losses
 

@@ -7,7 +7,8 @@ settings, checked on resume) and, at the end, `<style_name>.keras` (the trained 
 step and saves a checkpoint (a second Ctrl-C stops at once); running the same command again resumes
 exactly where it stopped, and changing a setting other than the step counts is refused.
 --init_model fine-tunes a trained network (a shipped style's name or a .keras file) instead of
-starting from random weights. --devices trains on several devices with MirroredStrategy.
+starting from random weights; with --trainable=norms only its normalisations' scales and offsets
+learn (a new painting on top of multi_style). --devices trains on several devices with MirroredStrategy.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from tf_style.errors import ConfigError, OutputError
 from tf_style.inference.registry import resolve_model_path
 from tf_style.io.files import file_digest, make_folder, plan_outputs, write_json
 from tf_style.networks.johnson.transform_net import MODEL_SIZES
-from tf_style.training.config import TrainConfig
+from tf_style.training.config import TRAINABLE, TrainConfig
 
 _DEFAULTS = TrainConfig()
 _LOSS_FLAGS = define_loss_flags(_DEFAULTS, __name__)
@@ -66,6 +67,13 @@ _INIT_MODEL = flags.DEFINE_string(
     ".keras file or a shipped style's name (for example starry_night); multi_style "
     "starts from the even blend of its styles. It must be a --model_size network.",
 )
+_TRAINABLE = flags.DEFINE_enum(
+    "trainable",
+    _DEFAULTS.trainable,
+    list(TRAINABLE),
+    "all: train every weight; norms: only the normalisations' scales and offsets of --init_model, "
+    "its convolutions frozen (a new painting on top of multi_style, Dumoulin et al.).",
+)
 _CHECKPOINT_EVERY = flags.DEFINE_integer(
     "checkpoint_every", _DEFAULTS.checkpoint_every, "Steps between checkpoints.", lower_bound=1
 )
@@ -103,6 +111,7 @@ def config_from_flags() -> TrainConfig:
         learning_rate=_LEARNING_RATE.value,
         seed=_SEED.value,
         init_model=resolve_model_path(_INIT_MODEL.value, "keras") if _INIT_MODEL.value else None,
+        trainable=_TRAINABLE.value,
         checkpoint_every=_CHECKPOINT_EVERY.value,
         log_every=_LOG_EVERY.value,
         sample_every=_SAMPLE_EVERY.value,

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import dataclasses
 
+from tf_style.errors import ConfigError
 from tf_style.losses.config import LossConfig
 from tf_style.networks.johnson.transform_net import MODEL_SIZES
 from tf_style.validation import check_choice, check_finite, check_whole
+
+# What `TrainConfig.trainable` may be: every weight, or the normalisations' scales and offsets only.
+TRAINABLE = ("all", "norms")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +45,12 @@ class TrainConfig(LossConfig):
             layers, say); it must be a ``model_size`` network. A multi-style
             network starts from the even blend of its styles. A resumed
             checkpoint takes precedence.
+        trainable: Which weights training changes: "all", or "norms", only the
+            instance normalisations' scales and offsets (γ, β), the rest of
+            `init_model` frozen. Dumoulin et al. (2017) found that a network
+            trained on many paintings learns a new one this way: the frozen
+            convolutions keep the photo, and each step updates about 1 % of
+            the weights. Needs `init_model` (a multi-style network, ideally).
         checkpoint_every: Steps between checkpoints.
         log_every: Steps between TensorBoard scalars.
         sample_every: Steps between TensorBoard sample images.
@@ -56,6 +66,7 @@ class TrainConfig(LossConfig):
     learning_rate: float = 2e-3
     seed: int = 0
     init_model: str | None = None
+    trainable: str = "all"
     checkpoint_every: int = 100
     log_every: int = 10
     sample_every: int = 100
@@ -63,6 +74,12 @@ class TrainConfig(LossConfig):
     def __post_init__(self):
         super().__post_init__()
         check_choice("model_size", self.model_size, tuple(MODEL_SIZES))
+        check_choice("trainable", self.trainable, TRAINABLE)
+        if self.trainable != "all" and not self.init_model:
+            raise ConfigError(
+                f"trainable={self.trainable} trains part of a trained network, so it needs init_model "
+                "(multi_style, say); random weights must all be trained"
+            )
         for name in ("style_scale", "learning_rate"):
             check_finite(name, getattr(self, name), allow_zero=False)
         for name, low in (

@@ -22,6 +22,7 @@ import tensorflow as tf
 from tf_style.errors import ConfigError, ModelError
 from tf_style.io.images import resize_image
 from tf_style.networks.johnson.transform_net import TransformNet
+from tf_style.networks.layers import InstanceNormalization
 from tf_style.networks.saving import load_keras_model
 from tf_style.training.checkpoints import architecture
 from tf_style.training.config import TrainConfig
@@ -88,6 +89,17 @@ class FastStyleTraining(Trainer):
 
     def build_network(self) -> TransformNet:
         return TransformNet.from_preset(self.config.model_size, seed=self.config.seed)
+
+    def trained_variables(self) -> list:
+        """All the network's weights, or with ``trainable="norms"`` only its normalisations' γ and β."""
+        if self.config.trainable == "all":
+            return self.network.trainable_variables
+        return [
+            variable
+            for layer in self.network.layers
+            if isinstance(layer, InstanceNormalization)
+            for variable in layer.trainable_variables
+        ]
 
     def build_loss_networks(self) -> None:
         # The stylised batch needs every layer: one pass through the network gives them all.

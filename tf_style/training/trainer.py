@@ -106,7 +106,7 @@ class Trainer:
             self.network = self.build_network()
             self.build_loss_networks()
             self.optimizer = keras.optimizers.Adam(config.learning_rate)
-            self.optimizer.build(self.network.trainable_variables)
+            self.optimizer.build(self.trained_variables())
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.prepare()
 
@@ -163,6 +163,10 @@ class Trainer:
     def start_from_scratch(self) -> None:
         """Sets the network's starting weights when no checkpoint is resumed (default: as built)."""
 
+    def trained_variables(self) -> list:
+        """The variables the optimiser updates (default: all the network's trainable ones)."""
+        return self.network.trainable_variables
+
     def compute_losses(self, images: tf.Tensor) -> dict:
         """The named losses of one batch of photos (float32 scalars, means over the batch).
 
@@ -180,7 +184,7 @@ class Trainer:
     def _build_train_step(self):
         strategy = self.strategy
         replicas = strategy.num_replicas_in_sync
-        variables = self.network.trainable_variables
+        variables = self.trained_variables()
 
         def replica_step(images):
             with tf.GradientTape() as tape:

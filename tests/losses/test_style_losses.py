@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from tf_style.errors import ConfigError
 from tf_style.losses import functional
-from tf_style.losses.terms import MRFStyleLoss, SlicedWassersteinStyleLoss
+from tf_style.losses.terms import ColorDistributionLoss, MRFStyleLoss, SlicedWassersteinStyleLoss
 from tf_style.optimization.config import StylizeConfig
 
 
@@ -112,3 +112,61 @@ def test_style_loss_mix_shares_the_style_weight():
 def test_bad_style_loss_settings(changes, message):
     with pytest.raises(ConfigError, match=message):
         StylizeConfig(**changes)
+
+
+def test_the_color_term_compares_the_pictures_pixels_with_the_paintings_along_fixed_directions():
+    rng = np.random.default_rng(0)
+    painting = rng.uniform(0.0, 1.0, (6, 8, 3)).astype(np.float32)
+    term = ColorDistributionLoss(2.0, num_directions=5, seed=1)
+    quantiles, directions = term.target([painting])
+    assert quantiles.shape == (4096, 5) and directions.shape == (3, 5) and term.layer_weights == {}
+    np.testing.assert_allclose(np.linalg.norm(directions, axis=0), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(directions.sum(axis=0), 0.0, atol=1e-6)  # Orthogonal to grey: chroma only.
+    np.testing.assert_array_equal(directions, ColorDistributionLoss(num_directions=5, seed=1).directions)
+    # Brightness is not compared: the painting made lighter by the same amount everywhere is no loss.
+    darker = term.target([painting * 0.5])
+    lighter = (painting * 0.5 + 0.3)[None]
+    assert float(term(tf.constant(lighter), {}, darker)[0]) == pytest.approx(0.0, abs=1e-4)
+    # The painting's own pixels, in another arrangement: the same distribution, no loss.
+    shuffled = rng.permutation(painting.reshape(-1, 3)).reshape(1, 6, 8, 3)
+    same, details = term(tf.constant(shuffled), {}, (quantiles, directions))
+    assert float(same) == pytest.approx(0.0, abs=1e-4) and details == {}
+    # The definition: sorted projections against the target's, relative to its spread.
+    picture = rng.uniform(0.0, 0.5, (1, 6, 8, 3)).astype(np.float32)
+    expected = functional.sliced_wasserstein_loss(tf.constant(picture), quantiles, directions)
+    assert float(term(tf.constant(picture), {}, (quantiles, directions))[0]) == pytest.approx(float(expected))
+    assert float(expected) > 0.1
+
+
+def test_the_color_term_pulls_a_pink_picture_toward_a_blue_and_yellow_painting():
+    painting = np.zeros((8, 8, 3), np.float32)
+    painting[:, :4] = (0.1, 0.2, 0.7)  # Blue.
+    painting[:, 4:] = (0.95, 0.85, 0.2)  # Yellow.
+    term = ColorDistributionLoss(num_directions=16)
+    target = term.target([painting])
+    noise = np.random.default_rng(0).normal(0.0, 0.05, (1, 8, 8, 3))
+    pink = tf.Variable(np.clip(np.add((0.6, 0.45, 0.6), noise), 0.0, 1.0).astype(np.float32))  # Neither colour.
+    for _ in range(200):
+        with tf.GradientTape() as tape:
+            loss, _ = term(pink, {}, target)
+        pink.assign(tf.clip_by_value(pink - tape.gradient(loss, pink), 0.0, 1.0))
+
+    def chroma(colors):  # What is left of a colour without its grey (brightness) part.
+        colors = np.asarray(colors, np.float32).reshape(-1, 3)
+        return colors - colors.mean(axis=1, keepdims=True)
+
+    pixels = chroma(pink.numpy())
+    blue = np.linalg.norm(pixels - chroma(painting[0, 0]), axis=1) < 0.1
+    yellow = np.linalg.norm(pixels - chroma(painting[0, -1]), axis=1) < 0.1
+    assert blue.mean() > 0.3 and yellow.mean() > 0.3, (blue.mean(), yellow.mean())
+
+
+def test_color_weight_adds_the_color_term_to_both_modes():
+    from tf_style.training.config import TrainConfig
+
+    assert "color_loss" not in [term.key for term in StylizeConfig().objective().terms]
+    for config in (StylizeConfig(color_weight=3.0), TrainConfig(color_weight=3.0)):
+        term = config.objective().term("color_loss")
+        assert isinstance(term, ColorDistributionLoss) and term.weight == 3.0
+    with pytest.raises(ConfigError, match="color_weight must be >= 0"):
+        StylizeConfig(color_weight=-1.0)

@@ -353,6 +353,17 @@ def test_photorealistic_keeps_the_photos_shapes_where_the_plain_run_does_not(pho
     assert affinity_residual(photoreal.image) < 0.2 * affinity_residual(plain.image)
 
 
+def test_color_weight_brings_the_pictures_colours_to_the_paintings(photo, painting, tiny_extractor):
+    from tf_style.evaluation import measures
+
+    distances = {}
+    for weight in (0.0, 20.0):
+        _, progress, result = _run(photo, painting, tiny_extractor, init="content", color_weight=weight)
+        assert ("color_loss" in progress[-1].losses) == bool(weight)
+        distances[weight] = measures.color_histogram_distance(result.image, painting)
+    assert distances[20.0] < 0.8 * distances[0.0], distances
+
+
 def test_masked_gram_matrix_is_the_gram_matrix_of_the_region():
     from tf_style.losses import functional
 
@@ -408,6 +419,7 @@ def test_outside_the_content_mask_the_picture_is_the_photo(photo, painting, tiny
         ({"style_masks": [np.zeros((48, 64))]}, "the mask of style image 1 is empty"),
         ({"content_mask": np.full((48, 64), 2.0)}, "must hold values in [0, 1]"),
         ({"content_mask": np.ones((24, 32)), "changes": {"style_loss": ("mrf",)}}, "Gram style loss only"),
+        ({"style_masks": [np.ones((48, 64))], "changes": {"color_weight": 1.0}}, "style masks and color_weight"),
     ],
 )
 def test_bad_masks(photo, painting, tiny_extractor, kwargs, message):
@@ -443,7 +455,14 @@ def test_a_picture_larger_than_the_tile_size_is_optimised_tile_by_tile(painting,
     photo = make_photo(96, 128)
     recording = _RecordingExtractor(tiny_extractor)
     config = FAST.replace(
-        max_size=128, scales=2, num_steps=4, tile_size=64, tile_overlap=16, tile_steps=3, optimizer=optimizer
+        max_size=128,
+        scales=2,
+        num_steps=4,
+        tile_size=64,
+        tile_overlap=16,
+        tile_steps=3,
+        optimizer=optimizer,
+        color_weight=1.0,  # Its target, the paintings' colours, reaches every tile.
     )
     optimization = ImageOptimization(photo, [painting], config, recording)
     assert optimization.tiled == [False, True]
@@ -458,6 +477,7 @@ def test_a_picture_larger_than_the_tile_size_is_optimised_tile_by_tile(painting,
     tiled = [p for p in progress if p.scale == 2]
     assert [p.tile for p in tiled] == [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 5, 5, 5, 6, 6, 6]
     assert {p.num_tiles for p in tiled} == {6} and {p.image_size for p in tiled} == {(96, 128)}
+    assert all(np.isfinite(p.losses["color_loss"]) for p in tiled)
     # Memory follows the tile: at the tiled scale the network never sees the whole picture.
     assert (96, 128) not in recording.sides and (64, 64) in recording.sides
     # Every tile was worked on: no part of the picture is the upsampled coarse picture any more.

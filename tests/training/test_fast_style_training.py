@@ -218,6 +218,18 @@ def _weight(training, path):
     return next(weight for weight in training.transform_net.weights if weight.path == path)
 
 
+def test_color_weight_trains_toward_the_paintings_pixels(photo_folder, tmp_path):
+    paths = list_training_images(str(photo_folder))
+    training = _training(paths, tmp_path / "run", tiny_builder, num_steps=2, color_weight=2.0)
+    quantiles, directions = training.pixel_targets["color_loss"]
+    assert quantiles.shape[1] == directions.shape[1] and directions.shape[0] == 3
+    losses = [progress.losses for progress in training.run()]
+    assert all(np.isfinite(each["color_loss"]) and each["color_loss"] > 0 for each in losses)
+    terms = losses[-1]
+    weighted = terms["content_loss"] + 16.0 * terms["style_loss"] + 10.0 * terms["tv_loss"] + 2.0 * terms["color_loss"]
+    assert terms["total_loss"] == pytest.approx(weighted, rel=1e-5)
+
+
 def test_trainable_norms_needs_a_trained_network():
     with pytest.raises(ConfigError, match="trainable=norms trains part of a trained network, so it needs init_model"):
         TrainConfig(trainable="norms")

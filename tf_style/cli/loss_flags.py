@@ -15,7 +15,7 @@ from tf_style.losses.config import LossConfig
 
 
 def define_loss_flags(defaults: LossConfig, module_name: str) -> dict[str, flags.FlagHolder]:
-    """Defines --backbone ... --tv_weight with `defaults`' values, as flags of `module_name`.
+    """Defines --backbone ... --tv_weight, --color_weight with `defaults`' values, as flags of `module_name`.
 
     Returns:
         {field name: flag holder}.
@@ -71,6 +71,13 @@ def define_loss_flags(defaults: LossConfig, module_name: str) -> dict[str, flags
             "tv_weight",
             defaults.tv_weight,
             "Weight of the total-variation (smoothness) loss; 0 turns it off.",
+            module_name=module_name,
+        ),
+        "color_weight": flags.DEFINE_float(
+            "color_weight",
+            defaults.color_weight,
+            "Weight of the colour term: the picture's pixels spread over hues as the painting's are "
+            "(sliced Wasserstein of their chroma; against the Gram loss's pink or lavender casts); 0 leaves it out.",
             module_name=module_name,
         ),
     }

@@ -14,7 +14,7 @@ from tf_style.backbones import feature_extractor as feature_extractor_lib
 from tf_style.backbones import vgg
 from tf_style.errors import ConfigError
 from tf_style.losses.objective import Objective
-from tf_style.losses.terms import ContentLoss, GramStyleLoss, TotalVariationLoss
+from tf_style.losses.terms import ColorDistributionLoss, ContentLoss, GramStyleLoss, TotalVariationLoss
 from tf_style.validation import check_choice, check_finite, check_layer_weights
 
 # The layers of Gatys et al. (2016): conv4_2 for content, conv1_1 ... conv5_1 for style.
@@ -41,6 +41,9 @@ class LossConfig:
         content_weight: Weight of the content loss (0 synthesises pure texture).
         style_weight: Weight of the style loss.
         tv_weight: Weight of the total-variation loss (0 turns it off).
+        color_weight: Weight of the colour-distribution term (`ColorDistributionLoss`:
+            the picture's pixels spread over hues as the painting's are; brightness is
+            left to the photo); 0, the default, leaves it out.
     """
 
     backbone: str = "vgg19"
@@ -54,6 +57,7 @@ class LossConfig:
     content_weight: float = 1.0
     style_weight: float = 4.0
     tv_weight: float = 10.0
+    color_weight: float = 0.0
 
     def __post_init__(self):
         for field in dataclasses.fields(self):  # Lists (from JSON or flags) become tuples.
@@ -73,9 +77,11 @@ class LossConfig:
         check_finite("content_weight", self.content_weight, allow_zero=True)
         check_finite("style_weight", self.style_weight, allow_zero=False)
         check_finite("tv_weight", self.tv_weight, allow_zero=True)
+        check_finite("color_weight", self.color_weight, allow_zero=True)
 
     def objective(self, wrap: bool = False) -> Objective:
-        """Content, Gram style and total-variation terms with these layers and weights.
+        """Content, Gram style and total-variation terms with these layers and weights, and the
+        colour-distribution term when `color_weight` is not 0.
 
         Args:
             wrap: The picture tiles: its total variation counts opposite sides as neighbours.
@@ -86,13 +92,14 @@ class LossConfig:
         architecture = vgg.ARCHITECTURE[self.backbone]
         content = vgg.resolve_layer_weights(self.content_layers, self.content_layer_weights, architecture)
         style = vgg.resolve_layer_weights(self.style_layers, self.style_layer_weights, architecture)
-        return Objective(
-            [
-                ContentLoss(content, self.content_weight),
-                GramStyleLoss(style, self.style_weight),
-                TotalVariationLoss(self.tv_weight, wrap=wrap),
-            ]
-        )
+        terms = [
+            ContentLoss(content, self.content_weight),
+            GramStyleLoss(style, self.style_weight),
+            TotalVariationLoss(self.tv_weight, wrap=wrap),
+        ]
+        if self.color_weight:
+            terms.append(ColorDistributionLoss(self.color_weight))
+        return Objective(terms)
 
     def feature_extractor(self, layers, builder=None) -> feature_extractor_lib.FeatureExtractor:
         """The loss network for `layers`, with this config's backbone, weights, pooling and precision.

@@ -9,8 +9,9 @@ float32 scalar (unweighted) and `details` a dict of further scalars to report
 
 `reads` says what a term's target is made from: "photo" (``target(features)``),
 "photo_pixels" (``target(photo)``, the photo itself), "paintings"
-(``target(features_per_style, blend_weights)``), "painting_regions" (see
-`RegionGramStyleLoss`) or None (no target).
+(``target(features_per_style, blend_weights)``), "painting_pixels"
+(``target(paintings, blend_weights)``, the paintings themselves), "painting_regions"
+(see `RegionGramStyleLoss`) or None (no target).
 The style terms: `GramStyleLoss` (Gatys et al.), `SlicedWassersteinStyleLoss`
 (Heitz et al. 2021; with the channel axes as directions, the per-channel
 histogram loss of Risser et al. 2017) and `MRFStyleLoss` (Li & Wand 2016).
@@ -266,6 +267,46 @@ class MattingLaplacianLoss:
 
     def __call__(self, image, features, target) -> tuple[Tensor, dict]:
         return functional.matting_laplacian_loss(image, *target, epsilon=self.epsilon), {}
+
+
+class ColorDistributionLoss:
+    """``color_loss``: the picture's colours against the paintings' colour distribution (reads no layers).
+
+    The Gram loss sees colour only through feature correlations, and it can meet them with
+    a mix of the painting's colours that the painting lacks: blue and yellow strokes come
+    out as a pink or lavender cast. This term compares the distribution of the pixels
+    themselves, RGB in [0, 1], with the paintings' (a mixture by blend weight), seen along
+    `num_directions` random unit directions in the chroma plane of RGB (orthogonal to grey),
+    drawn once from `seed` (a fixed objective): `functional.sliced_wasserstein_loss` on pixels
+    instead of features. Only hue and saturation are compared: brightness stays the photo's
+    and the layers' business (matched in RGB, a dark painting pulled a light photo's masses
+    dark and turned them over). Where the colours go stays the other terms' choice too: the
+    term only asks that the picture's pixels be spread over hues as the painting's are.
+
+    Args:
+        weight: The term's weight in the objective.
+        num_directions: Directions in RGB the distributions are compared along.
+        seed: Seeds the directions.
+    """
+
+    key = "color_loss"
+    reads = "painting_pixels"
+
+    def __init__(self, weight: float = 1.0, num_directions: int = 16, seed: int = 0):
+        self.weight = weight
+        self.layer_weights: dict[str, float] = {}
+        directions = np.random.default_rng([seed, 3]).standard_normal((3, num_directions))
+        gray = np.full((3, 1), 1 / np.sqrt(3))
+        directions -= gray * (gray.T @ directions)  # Chroma only: brightness is the photo's and the layers'.
+        self.directions = (directions / np.linalg.norm(directions, axis=0, keepdims=True)).astype(np.float32)
+
+    def target(self, paintings: Sequence[np.ndarray], blend_weights: Sequence[float] | None = None) -> tuple:
+        """(quantiles (Q, P), directions (3, P)) of the paintings' pixels, float32 (H, W, 3) in [0, 1] each."""
+        pixels = [np.asarray(painting, np.float32).reshape(1, -1, 1, 3) for painting in paintings]
+        return functional.projected_quantiles(pixels, self.directions, blend_weights), self.directions
+
+    def __call__(self, image, features, target) -> tuple[Tensor, dict]:
+        return functional.sliced_wasserstein_loss(image, *target), {}
 
 
 class TotalVariationLoss:

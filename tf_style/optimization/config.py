@@ -217,13 +217,16 @@ class StylizeConfig(LossConfig):
             raise ConfigError(f"init must be one of {', '.join(INIT_KINDS)} or an image file; not found: {self.init}")
 
     def objective(self, wrap: bool | None = None) -> Objective:
-        """Content, the `style_loss` terms, total variation (wrapped when `boundary` is "wrap") and, when
-        `photorealistic`, the matting-Laplacian term.
+        """Content, the `style_loss` terms, total variation (wrapped when `boundary` is "wrap"), the
+        colour-distribution term when `color_weight` is not 0 and, when `photorealistic`, the
+        matting-Laplacian term.
 
         Raises:
             ConfigError: a layer the backbone does not have.
         """
-        content, gram, total_variation = super().objective(wrap=self.boundary == "wrap" if wrap is None else wrap).terms
+        content, gram, total_variation, *color = (
+            super().objective(wrap=self.boundary == "wrap" if wrap is None else wrap).terms
+        )
         shares = self.style_loss_weights or (1.0,) * len(self.style_loss)
         style_terms = []
         for name, share in zip(self.style_loss, shares):
@@ -236,7 +239,7 @@ class StylizeConfig(LossConfig):
             else:
                 directions = "random" if name == "sliced_wasserstein" else "channels"
                 style_terms.append(SlicedWassersteinStyleLoss(gram.layer_weights, weight, directions, self.seed))
-        terms = [content, *style_terms, total_variation]
+        terms = [content, *style_terms, total_variation, *color]
         if self.photorealistic:
             terms.append(MattingLaplacianLoss(self.photorealism_weight))
         return Objective(terms)

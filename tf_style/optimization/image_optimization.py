@@ -165,6 +165,11 @@ class ImageOptimization:
         if self.style_masks is not None:  # One region per painting: masked Gram matrices.
             if config.style_loss != ("gram",):
                 raise ConfigError("masks work with the Gram style loss only (--style_loss=gram)")
+            if config.color_weight:
+                raise ConfigError(
+                    "style masks and color_weight do not go together yet: the colour term would pull every "
+                    "region toward all the paintings' colours"
+                )
             self.objective = Objective(
                 [
                     RegionGramStyleLoss(term.layer_weights, term.weight) if term.key == "style_loss" else term
@@ -304,7 +309,15 @@ class ImageOptimization:
             elif term.reads == "painting_regions":
                 layer_masks = self._layer_masks(self._regions(size), content_features)
                 targets[term.key] = term.target(self._painting_features(size), layer_masks, self.config.style_blend)
-        return targets
+        return {**targets, **self._painting_pixel_targets()}
+
+    def _painting_pixel_targets(self):
+        """The targets of the terms that read the paintings' pixels (the same at every size and in every tile)."""
+        return {
+            term.key: term.target(self.style_images, self.config.style_blend)
+            for term in self.objective.terms
+            if term.reads == "painting_pixels"
+        }
 
     def _painting_features(self, size, tiled: bool = False):
         """Yields each painting's features, one painting at a time, for a picture of `size`.
@@ -506,6 +519,7 @@ class ImageOptimization:
         weight_sums = np.zeros((*size, 1), np.float32)
 
         style_targets = self._tile_style_targets(size, start_picture, from_coarser, boxes, weights)
+        pixel_targets = self._painting_pixel_targets()
 
         scale_start = time.perf_counter()
         image = variables = step = None
@@ -518,7 +532,8 @@ class ImageOptimization:
                 image = tf.Variable(tile, name="image")
                 self._best_image = tf.Variable(tile, name="best_image", trainable=False)
                 self._best_loss_variable = tf.Variable(math.inf, trainable=False)
-                step = self._make_step(image, variables)
+                # The paintings' colours are the same for every tile: constants of the step.
+                step = self._make_step(image, {**variables, **pixel_targets})
             else:
                 tf.nest.map_structure(lambda variable, value: variable.assign(value), variables, targets)
                 image.assign(tile)

@@ -3,7 +3,8 @@
     photos -> transform net -> stylised batch
       -> loss network (the image-optimisation feature extractor)
       -> the objective of image optimisation: content against the photos' features,
-         Gram-matrix style against the painting's, total variation
+         Gram-matrix style against the painting's, total variation and, with
+         `color_weight`, the colour distribution against the painting's pixels
 
 The objective is `tf_style.losses.config.LossConfig.objective`, the one image
 optimisation minimises, so weights mean the same thing in both modes. The loop
@@ -120,6 +121,10 @@ class FastStyleTraining(Trainer):
         )
         grams = self.objective.term("style_loss").target([self.loss_extractor(style_image[None])])
         self.target_grams = {name: tf.constant(gram) for name, gram in grams.items()}
+        # The colour term's target: the painting's own pixels, at the size its Gram matrices come from.
+        self.pixel_targets = {
+            term.key: term.target([style_image]) for term in self.objective.terms if term.reads == "painting_pixels"
+        }
 
     def start_from_scratch(self) -> None:
         """Starts from `init_model`'s weights when there is one (ModelError if they do not fit).
@@ -148,5 +153,6 @@ class FastStyleTraining(Trainer):
         targets = {
             "content_loss": {name: tf.stop_gradient(photo_content[name]) for name in self.content_layers},
             "style_loss": self.target_grams,
+            **self.pixel_targets,
         }
         return self.objective(stylized_images, stylized_features, targets)

@@ -356,12 +356,17 @@ def test_photorealistic_keeps_the_photos_shapes_where_the_plain_run_does_not(pho
 def test_color_weight_brings_the_pictures_colours_to_the_paintings(photo, painting, tiny_extractor):
     from tf_style.evaluation import measures
 
+    def without_brightness(image):  # Each pixel's grey part replaced by mid-grey: hue and saturation remain.
+        return np.clip(image - image.mean(axis=-1, keepdims=True) + 0.5, 0.0, 1.0)
+
     distances = {}
     for weight in (0.0, 20.0):
         _, progress, result = _run(photo, painting, tiny_extractor, init="content", color_weight=weight)
         assert ("color_loss" in progress[-1].losses) == bool(weight)
-        distances[weight] = measures.color_histogram_distance(result.image, painting)
-    assert distances[20.0] < 0.8 * distances[0.0], distances
+        distances[weight] = measures.color_histogram_distance(
+            without_brightness(result.image), without_brightness(painting)
+        )
+    assert distances[20.0] < 0.7 * distances[0.0], distances
 
 
 def test_masked_gram_matrix_is_the_gram_matrix_of_the_region():

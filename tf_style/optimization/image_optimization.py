@@ -23,6 +23,7 @@ images'. The story, top to bottom:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 from collections.abc import Iterator, Sequence
@@ -309,10 +310,12 @@ class ImageOptimization:
             elif term.reads == "painting_regions":
                 layer_masks = self._layer_masks(self._regions(size), content_features)
                 targets[term.key] = term.target(self._painting_features(size), layer_masks, self.config.style_blend)
-        return {**targets, **self._painting_pixel_targets()}
+        return {**targets, **self._painting_pixel_targets}
 
+    @functools.cached_property
     def _painting_pixel_targets(self):
-        """The targets of the terms that read the paintings' pixels (the same at every size and in every tile)."""
+        """The targets of the terms that read the paintings' pixels: the same at every size and in every
+        tile, so computed once."""
         return {
             term.key: term.target(self.style_images, self.config.style_blend)
             for term in self.objective.terms
@@ -519,7 +522,6 @@ class ImageOptimization:
         weight_sums = np.zeros((*size, 1), np.float32)
 
         style_targets = self._tile_style_targets(size, start_picture, from_coarser, boxes, weights)
-        pixel_targets = self._painting_pixel_targets()
 
         scale_start = time.perf_counter()
         image = variables = step = None
@@ -533,7 +535,7 @@ class ImageOptimization:
                 self._best_image = tf.Variable(tile, name="best_image", trainable=False)
                 self._best_loss_variable = tf.Variable(math.inf, trainable=False)
                 # The paintings' colours are the same for every tile: constants of the step.
-                step = self._make_step(image, {**variables, **pixel_targets})
+                step = self._make_step(image, {**variables, **self._painting_pixel_targets})
             else:
                 tf.nest.map_structure(lambda variable, value: variable.assign(value), variables, targets)
                 image.assign(tile)

@@ -94,7 +94,7 @@ class FastStyleTraining(Trainer):
     def trained_variables(self) -> list:
         """All the network's weights, or with ``trainable="norms"`` only its normalisations' γ and β."""
         if self.config.trainable == "all":
-            return self.network.trainable_variables
+            return super().trained_variables()
         return [
             variable
             for layer in self.network.layers

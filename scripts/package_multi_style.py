@@ -5,7 +5,16 @@
         --parity_images=../shared/images/content --machine="the 2-core AMD EPYC development CPU"
 
 Reads the network's settings and its paintings from the training log beside the
-weights (``<name>.log.json``). Writes, under --output_root:
+weights (``<name>.log.json``). Or, instead of --weights, --network repackages a
+network packaged before, reading what its ``model_card.json`` says of its
+training, and --fine_tuned_styles replaces styles' rows with networks that
+``tf-style train --init_model=<style> --trainable=norms`` fine-tuned (their
+training reports beside them say how):
+
+    python scripts/package_multi_style.py --network=/tmp/multi_style/multi_style.keras \
+        --fine_tuned_styles=udnie=runs/udnie/udnie.keras --paintings_dir=../shared/images/style ...
+
+Writes, under --output_root:
 
 * ``multi_style/``: ``multi_style.keras`` (a `TransformNet` that knows its style
   names), ``multi_style_fp16.tflite`` and ``multi_style_int8.tflite`` taking
@@ -34,6 +43,18 @@ from absl import flags
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 _WEIGHTS = flags.DEFINE_string("weights", None, "The .weights.h5 that scripts/train_on_jax.py wrote.")
+_NETWORK = flags.DEFINE_string(
+    "network", None, "Instead of --weights: a packaged multi-style .keras, its model_card.json beside it."
+)
+_FINE_TUNED_STYLES = flags.DEFINE_list(
+    "fine_tuned_styles",
+    [],
+    "style=path.keras pairs: one-style networks `tf-style train --trainable=norms` fine-tuned from that style; "
+    "each becomes the style's row.",
+)
+_STYLES_TRAINED_ON = flags.DEFINE_string(
+    "styles_trained_on", "the 2-core development CPU", "Where --fine_tuned_styles trained, for the model cards."
+)
 _NAME = flags.DEFINE_string("name", "multi_style", "The multi-style network's name.")
 _PAINTINGS_DIR = flags.DEFINE_string("paintings_dir", None, "Folder of the paintings named in the training log.")
 _SAMPLE_IMAGE = flags.DEFINE_string("sample_image", None, "A photo not used in training, for the samples.")
@@ -89,6 +110,49 @@ def _training_summary(log: dict) -> dict:
         "seconds": log.get("seconds") or last.get("seconds"),
         "final_losses": {key: value for key, value in last.items() if key not in ("step", "seconds")},
     }
+
+
+def _fine_tuning_summary(path: str) -> dict:
+    """What the model cards say of a style's fine-tuning, from the `tf-style train` report beside `path`."""
+    from tf_style.errors import ConfigError
+
+    with open(path[: -len(".keras")] + ".json") as file:
+        report = json.load(file)
+    config = report["config"]
+    if config.get("trainable") != "norms":
+        raise ConfigError(f"{path} was not trained with --trainable=norms: only its normalisations can become a row")
+    keys = ("backbone", "content_layers", "style_layers", "content_weight", "style_weight", "tv_weight",
+            "color_weight", "style_scale", "crop_size", "batch_size", "learning_rate", "seed")  # fmt: skip
+    return {
+        "command": "tf-style train --trainable=norms",
+        "trained_on": _STYLES_TRAINED_ON.value,
+        "init_model_sha256": report.get("init_model_sha256"),
+        "style_image": os.path.basename(report["style_image"]),
+        "train_photos": report["num_train_images"],
+        "steps": report["steps"],
+        "seconds": report["session_seconds"],
+        "config": {key: config[key] for key in keys if key in config},
+        "final_losses": report["final_losses"],
+    }
+
+
+def _fine_tuning_row(styles: dict) -> tuple[str, str]:
+    """The model card's row for the styles whose normalisations were fine-tuned alone afterwards."""
+    runs = []
+    for name, run in styles.items():
+        config = run["config"]
+        runs.append(
+            f"`{name}`: {run['steps']} Adam steps, learning rate {config['learning_rate']}, batch "
+            f"{config['batch_size']} of {config['crop_size']}-px crops of {run['train_photos']} photos; content "
+            f"{', '.join(config['content_layers'])}, style weight {config['style_weight']}, colour weight "
+            f"{config.get('color_weight', 0)}, painting at {round(config['style_scale'] * config['crop_size'])} px; "
+            f"{run['seconds']:.0f} s on {run['trained_on']}"
+        )
+    return (
+        "Fine-tuned styles",
+        "then only these styles' normalisations (scales and offsets) trained, every other weight frozen "
+        "(`tf-style train --init_model=<style> --trainable=norms`): " + "; ".join(runs),
+    )
 
 
 def _files_table(name: str, keras_bytes: int, reports: dict) -> list[str]:
@@ -176,23 +240,42 @@ def package_main(argv: list[str]) -> int:
     from tf_style.io import images
     from tf_style.io.files import make_folder, write_json
     from tf_style.networks.johnson.transform_net import TransformNet
-    from tf_style.networks.saving import save_keras_model
+    from tf_style.networks.saving import load_keras_model, save_keras_model
     from tf_style.networks.signatures import STYLE_WEIGHTS_NAME, multi_style_signature
 
     check_no_arguments(argv)
-    for flag in (_WEIGHTS, _PAINTINGS_DIR, _SAMPLE_IMAGE, _PARITY_IMAGES):
+    for flag in (_PAINTINGS_DIR, _SAMPLE_IMAGE, _PARITY_IMAGES):
         if not flag.value:
             raise ConfigError(f"--{flag.name} is required")
-    weights_path = _WEIGHTS.value
-    with open(weights_path[: -len(".weights.h5")] + ".log.json") as file:
-        log = json.load(file)
-    unknown = [painting for painting in log["style_images"] if painting not in PAINTINGS]
+    if bool(_WEIGHTS.value) == bool(_NETWORK.value):
+        raise ConfigError("give one of --weights (a training run's) or --network (a packaged network)")
+    if _WEIGHTS.value:
+        with open(_WEIGHTS.value[: -len(".weights.h5")] + ".log.json") as file:
+            training = _training_summary(json.load(file))
+    else:
+        with open(os.path.join(os.path.dirname(_NETWORK.value), "model_card.json")) as file:
+            earlier = json.load(file)
+        training = earlier["training"]
+    style_images = training["style_images"]
+    unknown = [painting for painting in style_images if painting not in PAINTINGS]
     if unknown:
         raise ConfigError(f"no style name for {', '.join(unknown)}: add them to PAINTINGS")
-    names = [PAINTINGS[painting][0] for painting in log["style_images"]]
-    network = TransformNet(**log["settings"], name=_NAME.value, style_names=names)
-    network.load_weights(weights_path)
-    training = _training_summary(log)
+    names = [PAINTINGS[painting][0] for painting in style_images]
+    if _WEIGHTS.value:
+        network = TransformNet(**training["settings"], name=_NAME.value, style_names=names)
+        network.load_weights(_WEIGHTS.value)
+        fine_tuned = {}
+    else:
+        network = load_keras_model(_NETWORK.value)
+        if list(network.style_names or []) != names:
+            raise ConfigError(f"{_NETWORK.value} paints {network.style_names}, its model card says {names}")
+        fine_tuned = dict(earlier.get("fine_tuned_styles") or {})
+    for entry in _FINE_TUNED_STYLES.value:
+        name, _, path = entry.partition("=")
+        if name not in names or not path.endswith(".keras"):
+            raise ConfigError(f"--fine_tuned_styles takes style=path.keras with a style of {', '.join(names)}")
+        fine_tuned[name] = _fine_tuning_summary(path)
+        network = network.with_style(name, load_keras_model(path))
     parameters = network.count_params()
 
     photo_paths = sorted(
@@ -236,11 +319,12 @@ def package_main(argv: list[str]) -> int:
         "name": _NAME.value,
         "title": f"{len(names)} paintings in one network",
         "styles": names,
-        "paintings": {name: PAINTINGS[painting][1] for name, painting in zip(names, log["style_images"])},
+        "paintings": {name: PAINTINGS[painting][1] for name, painting in zip(names, style_images)},
         "parameters": parameters,
         "sample_photo": os.path.basename(_SAMPLE_IMAGE.value),
         "parity_photos": [os.path.basename(path) for path in photo_paths],
         "training": training,
+        "fine_tuned_styles": fine_tuned,
         "tflite": reports,
         "training_data_terms": _TRAINING_DATA_TERMS,
     }
@@ -253,7 +337,11 @@ def package_main(argv: list[str]) -> int:
             "One fast network for several paintings (conditional instance normalisation, Dumoulin et al. 2017): "
             f"a style by name, or a blend of styles by weight. Styles, in the order of the style weights: "
             f"{style_list}.",
-            [("Paintings", "public domain"), *_training_rows(training, parameters)],
+            [
+                ("Paintings", "public domain"),
+                *_training_rows(training, parameters),
+                *([_fine_tuning_row(fine_tuned)] if fine_tuned else []),
+            ],
             _files_table(_NAME.value, os.path.getsize(keras_path), reports),
             f"tf-style apply --model={_NAME.value} --style_weights={names[0]}:0.5,{names[-1]}:0.5 "
             "--content_image=photo.jpg --output_image=out.png",
@@ -266,7 +354,7 @@ def package_main(argv: list[str]) -> int:
     print(f"packaged {_NAME.value} in {folder}", flush=True)
 
     # Each style baked alone.
-    for index, (name, painting_file) in enumerate(zip(names, log["style_images"])):
+    for index, (name, painting_file) in enumerate(zip(names, style_images)):
         single = network.single_style(one_hot[index], name=name)
         folder = os.path.join(_OUTPUT_ROOT.value, name)
         make_folder(folder, "--output_root's style folder")
@@ -291,6 +379,7 @@ def package_main(argv: list[str]) -> int:
             "sample_photo": os.path.basename(_SAMPLE_IMAGE.value),
             "parity_photos": card["parity_photos"],
             "training": {**training, "style_image": f"../shared/images/style/{painting_file}"},
+            "fine_tuned": fine_tuned.get(name),
             "tflite": style_reports,
             "training_data_terms": _TRAINING_DATA_TERMS,
         }
@@ -302,7 +391,11 @@ def package_main(argv: list[str]) -> int:
                 f"Style {index} of the multi-style network `{_NAME.value}`, baked into a one-style network "
                 "(each conditional normalisation replaced by this style's scale and shift): it paints exactly "
                 f"what `--model={_NAME.value} --style={name}` paints, with the image as its only input.",
-                [("Painting", f"{title} — public domain"), *_training_rows(training, parameters)],
+                [
+                    ("Painting", f"{title} — public domain"),
+                    *_training_rows(training, parameters),
+                    *([_fine_tuning_row({name: fine_tuned[name]})] if name in fine_tuned else []),
+                ],
                 _files_table(name, os.path.getsize(keras_path), style_reports),
                 f"tf-style apply --model={name} --content_image=photo.jpg --output_image=out.png",
                 "`_int8` holds int8 weights with dynamic-range quantisation (activations quantised on the fly), "

@@ -107,6 +107,61 @@ def test_a_one_style_network_cannot_be_baked_and_num_styles_is_checked():
             TransformNet(width=0.125, num_residual_blocks=0, num_styles=bad)
 
 
+def _restyled(net, weights, seed):
+    """`net` baked with `weights`, then only its normalisations changed (as --trainable=norms trains)."""
+    single = net.single_style(weights, name="restyled")
+    rng = np.random.default_rng(seed)
+    for layer in single.layers:
+        if isinstance(layer, InstanceNormalization):
+            gamma, beta = layer.get_weights()
+            layer.set_weights([gamma * rng.uniform(0.5, 1.5, gamma.shape), beta + rng.normal(0.0, 0.5, beta.shape)])
+    return single
+
+
+def test_with_style_replaces_a_styles_row_and_keeps_the_others(multi_net):
+    restyled = _restyled(multi_net, [0, 1, 0], seed=5)
+    combined = multi_net.with_style("b", restyled)
+    assert combined.num_styles == NUM_STYLES and combined.style_names == ("a", "b", "c")
+    photos = _photos(18, 22, count=2)
+    np.testing.assert_allclose(_paint(combined, photos, [0, 1, 0]), np.asarray(restyled(photos)), atol=2e-6)
+    assert np.abs(_paint(combined, photos, [0, 1, 0]) - _paint(multi_net, photos, [0, 1, 0])).mean() > 0.01
+    for other in ([1, 0, 0], [0, 0, 1]):
+        np.testing.assert_array_equal(_paint(combined, photos, other), _paint(multi_net, photos, other))
+    # Round trip: baking the new row gives back the one-style network's weights.
+    for mine, theirs in zip(combined.single_style([0, 1, 0]).get_weights(), restyled.get_weights()):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+def test_with_style_adds_a_new_name_as_the_last_style(multi_net):
+    restyled = _restyled(multi_net, [1, 1, 1], seed=6)
+    grown = multi_net.with_style("d", restyled)
+    assert grown.num_styles == NUM_STYLES + 1 and grown.style_names == ("a", "b", "c", "d")
+    photos = _photos(16, 16)
+    four = lambda weights: np.asarray(grown({"image": photos, "style_weights": np.asarray([weights], np.float32)}))  # noqa: E731
+    np.testing.assert_allclose(four([0, 0, 0, 1]), np.asarray(restyled(photos)), atol=2e-6)
+    np.testing.assert_array_equal(four([1, 0, 0, 0]), _paint(multi_net, photos, [1, 0, 0]))
+    # A blend of the new style with a shipped one lies between them.
+    blend, first, new = four([0.5, 0, 0, 0.5]), four([1, 0, 0, 0]), four([0, 0, 0, 1])
+    assert np.abs(blend - first).mean() < np.abs(new - first).mean()
+
+
+def test_with_style_refuses_a_network_whose_convolutions_differ(multi_net):
+    restyled = _restyled(multi_net, [0, 0, 1], seed=7)
+    kernel = restyled.get_layer("output_conv")
+    kernel.set_weights([weights + 1e-3 for weights in kernel.get_weights()])
+    with pytest.raises(ConfigError, match="differs from this one in 'output_conv'.*--trainable=norms"):
+        multi_net.with_style("c", restyled)
+    other = TransformNet(**{**MODEL_SIZES["mobile"], "width": 0.125, "num_residual_blocks": 2}, seed=3)
+    with pytest.raises(ConfigError, match="not a one-style network of this architecture"):
+        multi_net.with_style("c", other)
+    with pytest.raises(ConfigError, match="not a one-style network"):
+        multi_net.with_style("c", multi_net)
+    with pytest.raises(ConfigError, match="paints one style"):
+        restyled.with_style("c", restyled)
+    with pytest.raises(ConfigError, match="distinct words"):
+        multi_net.with_style("not a word", _restyled(multi_net, [0, 0, 1], seed=8))
+
+
 @pytest.mark.parametrize("names", [["a", "b"], ["a", "a", "b"], ["a", "b", "not a word"], ["a", "b", 3]])
 def test_style_names_must_be_one_distinct_word_per_style(names):
     with pytest.raises(ConfigError, match="style_names must be 3 distinct words"):

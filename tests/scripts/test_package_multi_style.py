@@ -11,7 +11,7 @@ from tf_style.inference import apply, registry
 from tf_style.io import images
 from tf_style.networks import saving
 from tf_style.networks.johnson.transform_net import TransformNet
-from tf_style.networks.layers import ConditionalInstanceNormalization
+from tf_style.networks.layers import ConditionalInstanceNormalization, InstanceNormalization
 
 from conftest import REPOSITORY, make_painting, make_photo
 
@@ -23,6 +23,13 @@ SETTINGS = {
     "upsampling": "bilinear",
     "num_styles": 2,
 }
+
+
+def _package(*flags):
+    return subprocess.run(
+        [sys.executable, os.path.join(REPOSITORY, "scripts", "package_multi_style.py"), *flags, "--latency_sizes=32"],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )  # fmt: skip
 
 
 def test_packages_the_network_and_each_style_baked(tmp_path, monkeypatch):
@@ -50,13 +57,8 @@ def test_packages_the_network_and_each_style_baked(tmp_path, monkeypatch):
     for index in range(2):
         images.save_image(make_photo(24, 32, seed=index), str(parity / f"{index}.png"))
     output_root = tmp_path / "saved_models"
-    completed = subprocess.run(
-        [sys.executable, os.path.join(REPOSITORY, "scripts", "package_multi_style.py"),
-         f"--weights={tmp_path / 'run.weights.h5'}", f"--paintings_dir={paintings}",
-         f"--sample_image={parity / '0.png'}", f"--parity_images={parity}", f"--output_root={output_root}",
-         "--latency_sizes=32"],
-        capture_output=True, text=True, timeout=600, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
-    )  # fmt: skip
+    common = [f"--paintings_dir={paintings}", f"--sample_image={parity / '0.png'}", f"--parity_images={parity}"]
+    completed = _package(f"--weights={tmp_path / 'run.weights.h5'}", f"--output_root={output_root}", *common)
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert sorted(os.listdir(output_root)) == ["multi_style", "starry_night", "the_scream"]
     card = json.loads((output_root / "multi_style" / "model_card.json").read_text())
@@ -77,3 +79,51 @@ def test_packages_the_network_and_each_style_baked(tmp_path, monkeypatch):
     assert registry.shipped_styles() == ["starry_night", "the_scream"]
     paint = apply.load_style_model("multi_style", num_threads=1, variant="fp16", style="starry_night")
     np.testing.assert_allclose(paint(photo), expected, atol=5e-3)
+
+    # Repackaged from the packaged network, with the_scream's row fine-tuned (only its normalisations
+    # changed, as `tf-style train --trainable=norms` leaves a network, and its report beside it).
+    tuned = saving.load_keras_model(str(output_root / "the_scream" / "the_scream.keras"))
+    for layer in tuned.layers:
+        if isinstance(layer, InstanceNormalization):
+            gamma, beta = layer.get_weights()
+            layer.set_weights([gamma * 1.3, beta - 0.2])
+    tuned_path = str(tmp_path / "tuned" / "scream.keras")
+    os.makedirs(os.path.dirname(tuned_path))
+    tuned.save(tuned_path)
+    report = {
+        "style_image": "/x/munch_the_scream.jpg", "num_train_images": 200, "steps": 600, "session_seconds": 431.5,
+        "init_model_sha256": "ab", "final_losses": {"total_loss": 2.3},
+        "config": {"trainable": "norms", "backbone": "vgg16_hed", "content_layers": ["block2_conv2"],
+                   "style_weight": 8.0, "color_weight": 4.0, "style_scale": 2.67, "crop_size": 192,
+                   "batch_size": 4, "learning_rate": 0.01},
+    }  # fmt: skip
+    (tmp_path / "tuned" / "scream.json").write_text(json.dumps(report))
+    repackaged = tmp_path / "repackaged"
+    network = f"--network={output_root / 'multi_style' / 'multi_style.keras'}"
+    completed = _package(
+        network, f"--fine_tuned_styles=the_scream={tuned_path}", f"--output_root={repackaged}", *common
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    multi = saving.load_keras_model(str(repackaged / "multi_style" / "multi_style.keras"))
+    scream = np.asarray(multi({"image": photo[None], "style_weights": np.array([[1, 0]], np.float32)}))[0]
+    np.testing.assert_allclose(scream, np.asarray(tuned(photo[None]))[0], atol=1e-5)
+    night = np.asarray(multi({"image": photo[None], "style_weights": np.array([[0, 1]], np.float32)}))[0]
+    np.testing.assert_allclose(night, expected, atol=1e-5)
+    baked = saving.load_keras_model(str(repackaged / "the_scream" / "the_scream.keras"))
+    np.testing.assert_allclose(np.asarray(baked(photo[None]))[0], scream, atol=1e-5)
+    card = json.loads((repackaged / "multi_style" / "model_card.json").read_text())
+    assert card["training"]["seconds"] == 12.5 and set(card["fine_tuned_styles"]) == {"the_scream"}
+    assert card["fine_tuned_styles"]["the_scream"]["seconds"] == 431.5
+    assert "`the_scream`: 600 Adam steps" in (repackaged / "the_scream" / "MODEL_CARD.md").read_text()
+    assert "Fine-tuned" not in (repackaged / "starry_night" / "MODEL_CARD.md").read_text()
+    # Bad input: one line, no traceback.
+    report["config"]["trainable"] = "all"
+    (tmp_path / "tuned" / "scream.json").write_text(json.dumps(report))
+    for flags, message in (
+        ([network, f"--fine_tuned_styles=the_scream={tuned_path}"], "not trained with --trainable=norms"),
+        ([network, f"--fine_tuned_styles=monet={tuned_path}"], "style=path.keras with a style of the_scream"),
+        ([network, f"--weights={tmp_path / 'run.weights.h5'}"], "give one of --weights"),
+    ):
+        completed = _package(*flags, f"--output_root={tmp_path / 'refused'}", *common)
+        assert completed.returncode != 0 and message in completed.stderr, completed.stderr[-2000:]
+        assert "Traceback" not in completed.stderr and not (tmp_path / "refused").exists()

@@ -281,6 +281,68 @@ class TransformNet(keras.Model):
                 layer.set_weights(source.get_weights())
         return single
 
+    def with_style(self, name: str, network: TransformNet) -> TransformNet:
+        """This multi-style network with style `name` taken from the one-style `network`.
+
+        The inverse of `single_style`: `network`'s instance normalisations'
+        scales and offsets become style `name`'s row of every conditional
+        normalisation. `network` must hold this network's other weights exactly,
+        as a ``tf-style train --trainable=norms`` run started from one of this
+        network's styles (or a blend of them) does. A name this network has
+        keeps its place in the style weights; a new name is added last.
+
+        Args:
+            name: A style name (a word: letters, digits, ``_``).
+            network: A one-style `TransformNet` of this network's architecture.
+
+        Raises:
+            ConfigError: this network paints one style, `network` is not a
+                one-style network of the same architecture, or its other weights
+                differ from this network's.
+        """
+        import numpy as np
+
+        if self.num_styles == 1:
+            raise ConfigError("with_style adds a style to a multi-style network; this one paints one style")
+        if getattr(network, "num_styles", None) != 1 or network.architecture != self.architecture:
+            raise ConfigError(
+                f"network {network.name!r} is not a one-style network of this architecture ({self.architecture})"
+            )
+        names = list(self.style_names or [f"style_{index}" for index in range(self.num_styles)])
+        row = names.index(name) if name in names else len(names)
+        combined = TransformNet(
+            **self.architecture,
+            seed=self.seed,
+            name=self.name,
+            num_styles=max(len(names), row + 1),
+            style_names=names if row < len(names) else [*names, name],
+        )
+        for layer in combined.layers:
+            if not layer.weights:
+                continue
+            source, style = self.get_layer(layer.name), network.get_layer(layer.name)
+            if isinstance(source, ConditionalInstanceNormalization):
+                layer.set_weights(
+                    [_with_row(np.asarray(rows), row, np.asarray(value)) for rows, value in
+                     ((source.gamma, style.gamma), (source.beta, style.beta))]
+                )  # fmt: skip
+                continue
+            weights = source.get_weights()
+            if any(not np.array_equal(mine, theirs) for mine, theirs in zip(weights, style.get_weights())):
+                raise ConfigError(
+                    f"network {network.name!r} differs from this one in {layer.name!r}: only the normalisations "
+                    "may differ (train it with --trainable=norms from one of this network's styles)"
+                )
+            layer.set_weights(weights)
+        return combined
+
+
+def _with_row(rows, row: int, value):
+    """`rows` (num_styles, C) with row `row` set to `value` (C,); `row` == num_styles appends it."""
+    import numpy as np
+
+    return np.concatenate([rows[:row], value[None], rows[row + 1 :]], axis=0)
+
 
 def build_transform_net(
     width: float = 1.0,

@@ -112,6 +112,16 @@ def _training_summary(log: dict) -> dict:
     }
 
 
+def _style_names(style_images: list[str]) -> list[str]:
+    """The style names of the paintings a network was trained on (ConfigError for a painting not in PAINTINGS)."""
+    from tf_style.errors import ConfigError
+
+    unknown = [painting for painting in style_images if painting not in PAINTINGS]
+    if unknown:
+        raise ConfigError(f"no style name for {', '.join(unknown)}: add them to PAINTINGS")
+    return [PAINTINGS[painting][0] for painting in style_images]
+
+
 def _fine_tuning_summary(path: str) -> dict:
     """What the model cards say of a style's fine-tuning, from the `tf-style train` report beside `path`."""
     from tf_style.errors import ConfigError
@@ -252,24 +262,20 @@ def package_main(argv: list[str]) -> int:
     if _WEIGHTS.value:
         with open(_WEIGHTS.value[: -len(".weights.h5")] + ".log.json") as file:
             training = _training_summary(json.load(file))
-    else:
-        with open(os.path.join(os.path.dirname(_NETWORK.value), "model_card.json")) as file:
-            earlier = json.load(file)
-        training = earlier["training"]
-    style_images = training["style_images"]
-    unknown = [painting for painting in style_images if painting not in PAINTINGS]
-    if unknown:
-        raise ConfigError(f"no style name for {', '.join(unknown)}: add them to PAINTINGS")
-    names = [PAINTINGS[painting][0] for painting in style_images]
-    if _WEIGHTS.value:
+        names = _style_names(training["style_images"])
         network = TransformNet(**training["settings"], name=_NAME.value, style_names=names)
         network.load_weights(_WEIGHTS.value)
         fine_tuned = {}
     else:
+        with open(os.path.join(os.path.dirname(_NETWORK.value), "model_card.json")) as file:
+            earlier = json.load(file)
+        training = earlier["training"]
+        names = _style_names(training["style_images"])
         network = load_keras_model(_NETWORK.value)
         if list(network.style_names or []) != names:
             raise ConfigError(f"{_NETWORK.value} paints {network.style_names}, its model card says {names}")
         fine_tuned = dict(earlier.get("fine_tuned_styles") or {})
+    style_images = training["style_images"]
     for entry in _FINE_TUNED_STYLES.value:
         name, _, path = entry.partition("=")
         if name not in names or not path.endswith(".keras"):

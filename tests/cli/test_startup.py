@@ -106,3 +106,29 @@ def test_a_stylize_run_prints_its_progress_and_nothing_of_tensorflow(tmp_path):
     assert "wrote" in out and "total_loss=" in err  # The progress bar.
     for chatter in ("oneDNN", "cuda", "cuInit", "absl::InitializeLog", "I0000", "W0000", "E0000"):
         assert chatter not in err, err
+
+
+def test_a_ctrl_c_while_loading_waits_for_the_block_to_end_then_interrupts():
+    import signal
+
+    from tf_style.cli.common import interrupts_deferred
+
+    # Python's own handler, as at a terminal (a test run in the background inherits SIGINT ignored).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        finished = []
+        with pytest.raises(KeyboardInterrupt), interrupts_deferred():
+            os.kill(os.getpid(), signal.SIGINT)  # As if inside TensorFlow's import: nothing raised here.
+            sum(range(10_000))  # Bytecodes run, and with them the signal's handler.
+            finished.append(True)
+        assert finished == [True] and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        with interrupts_deferred():  # No Ctrl-C: nothing raised.
+            finished.append(True)
+        assert finished == [True, True]
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ignored stays ignored.
+        with interrupts_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            sum(range(10_000))
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -12,9 +12,11 @@ import contextlib
 import logging
 import os
 import platform
+import signal
 import sys
 import tempfile
 import textwrap
+import threading
 from collections.abc import Callable, Sequence
 
 from absl import app, flags
@@ -95,11 +97,39 @@ def quiet_tensorflow_startup(argv: Sequence[str], load: bool = True) -> None:
 
 
 def load_tensorflow_quietly() -> None:
-    """Imports TensorFlow (once), its C++ start-up lines caught unless the user asked for logs."""
+    """Imports TensorFlow (once), its C++ start-up lines caught unless the user asked for logs.
+
+    A Ctrl-C meanwhile waits for the import to end (`interrupts_deferred`).
+    """
     if "tensorflow" in sys.modules:
         return
-    with contextlib.nullcontext() if wants_native_logs() else native_stderr_silenced():
+    with interrupts_deferred(), contextlib.nullcontext() if wants_native_logs() else native_stderr_silenced():
         import tensorflow  # noqa: F401
+
+
+@contextlib.contextmanager
+def interrupts_deferred():
+    """Holds a Ctrl-C (SIGINT) until the block ends, then raises KeyboardInterrupt.
+
+    TensorFlow's import calls Python back from C++, and a KeyboardInterrupt raised inside such a
+    callback came out as a SystemError that the import swallowed: the command printed a traceback
+    and ran on. Python runs signal handlers between bytecodes, so a handler that only notes the
+    signal raises nothing inside C++. Where SIGINT is not Python's default (ignored in a background
+    job, or a handler of the caller's), or off the main thread, it is left as it is.
+    """
+    if threading.current_thread() is not threading.main_thread() or (
+        signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+    caught = []
+    signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def command_help(program: str, module) -> str:

@@ -32,12 +32,14 @@ def run(argv: list[str] | None = None) -> None:
     if command not in COMMANDS:
         print(f"tf-style: error: unknown command {command!r}; choose one of {', '.join(COMMANDS)}", file=sys.stderr)
         sys.exit(2)
-    from tf_style.cli.common import quiet_tensorflow_startup
-
     try:  # Ctrl-C while TensorFlow loads or flags are read (the command handles it once it runs).
-        # apply runs TFLite files with LiteRT alone: TensorFlow (3 s, 600 MB) only if it must.
-        quiet_tensorflow_startup(argv, load=command != "apply")
-        importlib.import_module(COMMANDS[command][0]).run([f"tf-style {command}", *argv[2:]])
+        from tf_style.cli.common import interrupts_deferred, quiet_tensorflow_startup
+
+        with interrupts_deferred():  # Loading: a Ctrl-C ends it at the next safe point.
+            # apply runs TFLite files with LiteRT alone: TensorFlow (3 s, 600 MB) only if it must.
+            quiet_tensorflow_startup(argv, load=command != "apply")
+            module = importlib.import_module(COMMANDS[command][0])
+        module.run([f"tf-style {command}", *argv[2:]])
     except KeyboardInterrupt:
         print(f"tf-style {command}: interrupted while starting; nothing written", file=sys.stderr)
         sys.exit(130)

@@ -132,7 +132,8 @@ def _fine_tuning_summary(path: str) -> dict:
     if config.get("trainable") != "norms":
         raise ConfigError(f"{path} was not trained with --trainable=norms: only its normalisations can become a row")
     keys = ("backbone", "content_layers", "style_layers", "content_weight", "style_weight", "tv_weight",
-            "color_weight", "style_scale", "crop_size", "batch_size", "learning_rate", "seed")  # fmt: skip
+            "color_weight", "layout_weight", "style_scale", "crop_size", "batch_size", "learning_rate",
+            "seed")  # fmt: skip
     return {
         "command": "tf-style train --trainable=norms",
         "trained_on": _STYLES_TRAINED_ON.value,
@@ -155,7 +156,9 @@ def _fine_tuning_row(styles: dict) -> tuple[str, str]:
             f"`{name}`: {run['steps']} Adam steps, learning rate {config['learning_rate']}, batch "
             f"{config['batch_size']} of {config['crop_size']}-px crops of {run['train_photos']} photos; content "
             f"{', '.join(config['content_layers'])}, style weight {config['style_weight']}, colour weight "
-            f"{config.get('color_weight', 0)}, painting at {round(config['style_scale'] * config['crop_size'])} px; "
+            f"{config.get('color_weight', 0)}, "
+            + (f"layout weight {config['layout_weight']}, " if config.get("layout_weight") else "")
+            + f"painting at {round(config['style_scale'] * config['crop_size'])} px; "
             f"{run['seconds']:.0f} s on {run['trained_on']}"
         )
     return (

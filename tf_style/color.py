@@ -19,6 +19,7 @@ _STATISTICS_PIXELS = 2**18
 _RGB_TO_YIQ = np.array(
     [[0.299, 0.587, 0.114], [0.595716, -0.274453, -0.321263], [0.211456, -0.522591, 0.311135]], dtype=np.float32
 )
+LUMA = _RGB_TO_YIQ[0]  # RGB -> luminance (BT.601): ``image @ LUMA``.
 _YIQ_TO_RGB = np.linalg.inv(_RGB_TO_YIQ).astype(np.float32)
 
 

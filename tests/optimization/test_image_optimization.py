@@ -369,6 +369,17 @@ def test_color_weight_brings_the_pictures_colours_to_the_paintings(photo, painti
     assert distances[20.0] < 0.7 * distances[0.0], distances
 
 
+def test_layout_weight_keeps_the_photos_light_and_dark_masses(photo, painting, tiny_extractor):
+    from tf_style.evaluation import measures
+
+    correlations = {}
+    for weight in (0.0, 50.0):
+        _, progress, result = _run(photo, 1.0 - painting, tiny_extractor, init="noise", layout_weight=weight)
+        assert ("layout_loss" in progress[-1].losses) == bool(weight)
+        correlations[weight] = measures.layout_correlation(photo, result.image)
+    assert correlations[50.0] > 0.9 and correlations[50.0] > correlations[0.0] + 0.1, correlations
+
+
 def test_masked_gram_matrix_is_the_gram_matrix_of_the_region():
     from tf_style.losses import functional
 

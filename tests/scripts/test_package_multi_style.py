@@ -94,8 +94,8 @@ def test_packages_the_network_and_each_style_baked(tmp_path, monkeypatch):
         "style_image": "/x/munch_the_scream.jpg", "num_train_images": 200, "steps": 600, "session_seconds": 431.5,
         "init_model_sha256": "ab", "final_losses": {"total_loss": 2.3},
         "config": {"trainable": "norms", "backbone": "vgg16_hed", "content_layers": ["block2_conv2"],
-                   "style_weight": 8.0, "color_weight": 4.0, "style_scale": 2.67, "crop_size": 192,
-                   "batch_size": 4, "learning_rate": 0.01},
+                   "style_weight": 8.0, "color_weight": 4.0, "layout_weight": 2.0, "style_scale": 2.67,
+                   "crop_size": 192, "batch_size": 4, "learning_rate": 0.01},
     }  # fmt: skip
     (tmp_path / "tuned" / "scream.json").write_text(json.dumps(report))
     repackaged = tmp_path / "repackaged"
@@ -114,7 +114,11 @@ def test_packages_the_network_and_each_style_baked(tmp_path, monkeypatch):
     card = json.loads((repackaged / "multi_style" / "model_card.json").read_text())
     assert card["training"]["seconds"] == 12.5 and set(card["fine_tuned_styles"]) == {"the_scream"}
     assert card["fine_tuned_styles"]["the_scream"]["seconds"] == 431.5
-    assert "`the_scream`: 600 Adam steps" in (repackaged / "the_scream" / "MODEL_CARD.md").read_text()
+    scream_card = (repackaged / "the_scream" / "MODEL_CARD.md").read_text()
+    assert (
+        "`the_scream`: 600 Adam steps" in scream_card
+        and "colour weight 4.0, layout weight 2.0, painting" in scream_card
+    )
     assert "Fine-tuned" not in (repackaged / "starry_night" / "MODEL_CARD.md").read_text()
     # Bad input: one line, no traceback.
     report["config"]["trainable"] = "all"

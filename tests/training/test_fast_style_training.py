@@ -230,6 +230,16 @@ def test_color_weight_trains_toward_the_paintings_pixels(photo_folder, tmp_path)
     assert terms["total_loss"] == pytest.approx(weighted, rel=1e-5)
 
 
+def test_layout_weight_trains_toward_each_photos_light_and_dark_masses(photo_folder, tmp_path):
+    paths = list_training_images(str(photo_folder))
+    training = _training(paths, tmp_path / "run", tiny_builder, num_steps=2, layout_weight=3.0)
+    losses = [progress.losses for progress in training.run()]
+    assert all(np.isfinite(each["layout_loss"]) and 0 < each["layout_loss"] < 4 for each in losses)
+    terms = losses[-1]
+    weighted = terms["content_loss"] + 16.0 * terms["style_loss"] + 10.0 * terms["tv_loss"] + 3.0 * terms["layout_loss"]
+    assert terms["total_loss"] == pytest.approx(weighted, rel=1e-5)
+
+
 def test_trainable_norms_needs_a_trained_network():
     with pytest.raises(ConfigError, match="trainable=norms trains part of a trained network, so it needs init_model"):
         TrainConfig(trainable="norms")

@@ -15,7 +15,7 @@ from tf_style.losses.config import LossConfig
 
 
 def define_loss_flags(defaults: LossConfig, module_name: str) -> dict[str, flags.FlagHolder]:
-    """Defines --backbone ... --tv_weight, --color_weight with `defaults`' values, as flags of `module_name`.
+    """Defines --backbone ... --color_weight, --layout_weight with `defaults`' values, as flags of `module_name`.
 
     Returns:
         {field name: flag holder}.
@@ -78,6 +78,13 @@ def define_loss_flags(defaults: LossConfig, module_name: str) -> dict[str, flags
             defaults.color_weight,
             "Weight of the colour term: the picture's pixels spread over hues as the painting's are "
             "(sliced Wasserstein of their chroma; against the Gram loss's pink or lavender casts); 0 leaves it out.",
+            module_name=module_name,
+        ),
+        "layout_weight": flags.DEFINE_float(
+            "layout_weight",
+            defaults.layout_weight,
+            "Weight of the layout term: the picture's coarse light and dark masses where the photo has them "
+            "(against a dark painting turning light walls and skies dark); 0 leaves it out.",
             module_name=module_name,
         ),
     }

@@ -42,10 +42,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from tf_style import color
 from tf_style.io.images import fit_within, resize_image
 
-# BT.601 luma, as the colour transfer uses.
-_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 # The BGR means HED's VGG16 was trained with (Caffe preprocessing).
 _HED_BGR_MEAN = np.array([104.00699, 116.66877, 122.67892], np.float32)
 
@@ -104,7 +103,7 @@ def edge_agreement(photo: np.ndarray, picture: np.ndarray, sigma: float = 2.0) -
 
 def block_means(image: np.ndarray, cells: int = 8) -> np.ndarray:
     """Mean luminance of each block of a `cells` x `cells` grid over `image`: (cells, cells)."""
-    luminance = np.asarray(image, np.float32) @ _LUMA
+    luminance = np.asarray(image, np.float32) @ color.LUMA
     rows = np.array_split(np.arange(luminance.shape[0]), cells)
     columns = np.array_split(np.arange(luminance.shape[1]), cells)
     return np.array([[luminance[np.ix_(r, c)].mean() for c in columns] for r in rows], np.float32)
@@ -193,7 +192,7 @@ def grid_peak(image: np.ndarray, periods=(2, 4, 8, 16)) -> float:
     printed its strides peaks there; brush strokes and photos spread their power over
     neighbouring frequencies.
     """
-    luminance = np.asarray(image, np.float32) @ _LUMA
+    luminance = np.asarray(image, np.float32) @ color.LUMA
     ratios = []
     for axis in (1, 0):
         length = luminance.shape[axis]
@@ -213,7 +212,7 @@ def flat_noise(photo: np.ndarray, picture: np.ndarray, fraction: float = 0.25) -
     or paints it in broad strokes, scores low; a fine worm-like texture scores high.
     """
     photo = _at_size_of(photo, picture)
-    smooth = blur(np.asarray(photo, np.float32) @ _LUMA, 2.0)
+    smooth = blur(np.asarray(photo, np.float32) @ color.LUMA, 2.0)
     gradient = np.hypot(*np.gradient(smooth))
     flat = gradient <= np.quantile(gradient, fraction)
     picture = np.asarray(picture, np.float32)

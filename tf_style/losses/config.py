@@ -14,7 +14,13 @@ from tf_style.backbones import feature_extractor as feature_extractor_lib
 from tf_style.backbones import vgg
 from tf_style.errors import ConfigError
 from tf_style.losses.objective import Objective
-from tf_style.losses.terms import ColorDistributionLoss, ContentLoss, GramStyleLoss, TotalVariationLoss
+from tf_style.losses.terms import (
+    ColorDistributionLoss,
+    ContentLoss,
+    GramStyleLoss,
+    LuminanceLayoutLoss,
+    TotalVariationLoss,
+)
 from tf_style.validation import check_choice, check_finite, check_layer_weights
 
 # The layers of Gatys et al. (2016): conv4_2 for content, conv1_1 ... conv5_1 for style.
@@ -44,6 +50,9 @@ class LossConfig:
         color_weight: Weight of the colour-distribution term (`ColorDistributionLoss`:
             the picture's pixels spread over hues as the painting's are; brightness is
             left to the photo); 0, the default, leaves it out.
+        layout_weight: Weight of the luminance-layout term (`LuminanceLayoutLoss`: the
+            picture's coarse light and dark masses where the photo has them); 0, the
+            default, leaves it out.
     """
 
     backbone: str = "vgg19"
@@ -58,6 +67,7 @@ class LossConfig:
     style_weight: float = 4.0
     tv_weight: float = 10.0
     color_weight: float = 0.0
+    layout_weight: float = 0.0
 
     def __post_init__(self):
         for field in dataclasses.fields(self):  # Lists (from JSON or flags) become tuples.
@@ -78,10 +88,12 @@ class LossConfig:
         check_finite("style_weight", self.style_weight, allow_zero=False)
         check_finite("tv_weight", self.tv_weight, allow_zero=True)
         check_finite("color_weight", self.color_weight, allow_zero=True)
+        check_finite("layout_weight", self.layout_weight, allow_zero=True)
 
     def objective(self, wrap: bool = False) -> Objective:
-        """Content, Gram style and total-variation terms with these layers and weights, and the
-        colour-distribution term when `color_weight` is not 0.
+        """Content, Gram style and total-variation terms with these layers and weights, the
+        colour-distribution term when `color_weight` is not 0 and the luminance-layout term
+        when `layout_weight` is not 0.
 
         Args:
             wrap: The picture tiles: its total variation counts opposite sides as neighbours.
@@ -99,6 +111,8 @@ class LossConfig:
         ]
         if self.color_weight:
             terms.append(ColorDistributionLoss(self.color_weight))
+        if self.layout_weight:
+            terms.append(LuminanceLayoutLoss(self.layout_weight))
         return Objective(terms)
 
     def feature_extractor(self, layers, builder=None) -> feature_extractor_lib.FeatureExtractor:

@@ -42,7 +42,11 @@ import keras
 import numpy as np
 from keras import ops
 
+from tf_style import color
+
 _EPSILON = 1e-8
+# A coarse luminance grid's variance below which it counts as flat (a standard deviation of 1 %).
+_FLAT_VARIANCE = 1e-4
 
 
 def gram_matrix(features):
@@ -173,6 +177,37 @@ def tv_loss(images, wrap: bool = False):
         vertical = images[:, 1:, :, :] - images[:, :-1, :, :]
         horizontal = images[:, :, 1:, :] - images[:, :, :-1, :]
     return ops.mean(ops.square(vertical)) + ops.mean(ops.square(horizontal))
+
+
+def coarse_luminance(images, cells: int = 12):
+    """The light and dark masses of pictures: their luminance low-passed onto a coarse grid, standardised.
+
+    Args:
+        images: (B, H, W, 3) RGB in [0, 1].
+        cells: The grid's side: the luminance (BT.601) is resized to `cells` x `cells` with an
+            antialiasing filter, whatever the pictures' size and aspect ratio.
+
+    Returns:
+        (B, cells, cells, 1) float32, each picture's grid at zero mean and unit variance (a flat
+        picture's stays near 0), so that only where it is lighter or darker counts, not how light
+        it is overall.
+    """
+    images = ops.cast(images, "float32")
+    luminance = ops.sum(images * ops.convert_to_tensor(color.LUMA), axis=-1, keepdims=True)
+    coarse = ops.image.resize(luminance, (cells, cells), interpolation="bilinear", antialias=True)
+    centred = coarse - ops.mean(coarse, axis=(1, 2, 3), keepdims=True)
+    return centred / ops.sqrt(ops.mean(ops.square(centred), axis=(1, 2, 3), keepdims=True) + _FLAT_VARIANCE)
+
+
+def layout_loss(images, target_layout):
+    """Mean squared difference of `coarse_luminance` grids: 2 (1 - correlation) for pictures that are not
+    flat, from 0 (the same light and dark masses) to 4 (turned over); a float32 scalar.
+
+    Args:
+        images: (B, H, W, 3) RGB in [0, 1].
+        target_layout: (B, cells, cells, 1) or (1, cells, cells, 1), from `coarse_luminance`.
+    """
+    return ops.mean(ops.square(coarse_luminance(images, int(target_layout.shape[1])) - target_layout))
 
 
 def sorted_projections(features, projections):

@@ -309,6 +309,38 @@ class ColorDistributionLoss:
         return functional.sliced_wasserstein_loss(image, *target), {}
 
 
+class LuminanceLayoutLoss:
+    """``layout_loss``: the picture's light and dark masses against the photo's (reads no layers).
+
+    The content layers compare features, and a feature map keeps a flat area's texture, not its
+    brightness: with a dark painting, style and colour terms turned a white wall navy while every
+    edge stayed. This term compares the luminance of picture and photo low-passed onto a coarse grid
+    (`functional.coarse_luminance`), each standardised: how light the picture is overall stays the
+    other terms' choice; where it is lighter and darker is the photo's.
+
+    Args:
+        weight: The term's weight in the objective.
+        cells: The grid's side (12: masses of about a twelfth of the picture's side).
+    """
+
+    key = "layout_loss"
+    reads = "photo_pixels"
+
+    def __init__(self, weight: float = 1.0, cells: int = 12):
+        self.weight = weight
+        self.cells = cells
+        self.layer_weights: dict[str, float] = {}
+
+    def target(self, photo) -> Tensor:
+        """The photo's coarse luminance, (B, cells, cells, 1), from the photo (H, W, 3) or photos
+        (B, H, W, 3) in [0, 1]."""
+        photo = keras.ops.convert_to_tensor(photo, "float32")
+        return functional.coarse_luminance(photo if len(photo.shape) == 4 else photo[None], self.cells)
+
+    def __call__(self, image, features, target) -> tuple[Tensor, dict]:
+        return functional.layout_loss(image, target), {}
+
+
 class TotalVariationLoss:
     """``tv_loss``: mean squared difference between neighbouring pixels (reads no layers).
 

@@ -212,19 +212,21 @@ class StylizeConfig(LossConfig):
                 raise ConfigError("preserve_colors needs a photo; a texture (output_size) has none")
             if self.photorealistic:
                 raise ConfigError("photorealistic needs a photo; a texture (output_size) has none")
+            if self.layout_weight:
+                raise ConfigError("layout_weight needs a photo; a texture (output_size) has none")
         check_finite("photorealism_weight", self.photorealism_weight, allow_zero=False)
         if self.init not in INIT_KINDS and not os.path.isfile(self.init):
             raise ConfigError(f"init must be one of {', '.join(INIT_KINDS)} or an image file; not found: {self.init}")
 
     def objective(self, wrap: bool | None = None) -> Objective:
         """Content, the `style_loss` terms, total variation (wrapped when `boundary` is "wrap"), the
-        colour-distribution term when `color_weight` is not 0 and, when `photorealistic`, the
-        matting-Laplacian term.
+        colour-distribution term when `color_weight` is not 0, the luminance-layout term when
+        `layout_weight` is not 0 and, when `photorealistic`, the matting-Laplacian term.
 
         Raises:
             ConfigError: a layer the backbone does not have.
         """
-        content, gram, total_variation, *color = (
+        content, gram, total_variation, *pixel_terms = (
             super().objective(wrap=self.boundary == "wrap" if wrap is None else wrap).terms
         )
         shares = self.style_loss_weights or (1.0,) * len(self.style_loss)
@@ -239,7 +241,7 @@ class StylizeConfig(LossConfig):
             else:
                 directions = "random" if name == "sliced_wasserstein" else "channels"
                 style_terms.append(SlicedWassersteinStyleLoss(gram.layer_weights, weight, directions, self.seed))
-        terms = [content, *style_terms, total_variation, *color]
+        terms = [content, *style_terms, total_variation, *pixel_terms]
         if self.photorealistic:
             terms.append(MattingLaplacianLoss(self.photorealism_weight))
         return Objective(terms)

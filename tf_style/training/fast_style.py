@@ -3,8 +3,9 @@
     photos -> transform net -> stylised batch
       -> loss network (the image-optimisation feature extractor)
       -> the objective of image optimisation: content against the photos' features,
-         Gram-matrix style against the painting's, total variation and, with
-         `color_weight`, the colour distribution against the painting's pixels
+         Gram-matrix style against the painting's, total variation, with
+         `color_weight` the colour distribution against the painting's pixels and,
+         with `layout_weight`, the coarse luminance against the photos'
 
 The objective is `tf_style.losses.config.LossConfig.objective`, the one image
 optimisation minimises, so weights mean the same thing in both modes. The loop
@@ -154,5 +155,6 @@ class FastStyleTraining(Trainer):
             "content_loss": {name: tf.stop_gradient(photo_content[name]) for name in self.content_layers},
             "style_loss": self.target_grams,
             **self.pixel_targets,
+            **{term.key: term.target(content_images) for term in self.objective.terms if term.reads == "photo_pixels"},
         }
         return self.objective(stylized_images, stylized_features, targets)

@@ -86,11 +86,10 @@ class StylizeConfig(LossConfig):
             picture. For bit-identical pictures at 512 px and above, TensorFlow must
             run one op at a time, as `tf-style stylize` does: call
             ``tf.config.threading.set_inter_op_parallelism_threads(1)`` before its first op.
-            With oneDNN's kernels (TensorFlow's default on x86) they still differ when
-            other work runs beside them: 1 of 5 runs of the same command at 512 px, up to
-            33/255 after 20 steps, either boundary (``enable_op_determinism`` does not
-            help). For bit-identical pictures also set ``TF_ENABLE_ONEDNN_OPTS=0`` before
-            TensorFlow loads: 10 runs of 10 were identical, about 1.5 times slower.
+            Known defect, cause not found: even so, 512 px pictures of the same command
+            differ between processes now and then (1 run of 5 with other work beside it, up
+            to 33/255 after 20 steps), with either boundary, with
+            ``enable_op_determinism`` and with oneDNN off (``TF_ENABLE_ONEDNN_OPTS=0``).
         scales: Coarse-to-fine levels: 3 optimises at 1/4, 1/2 and full size,
             each warm-started from the last.
         xla: Compile the step with XLA.

@@ -163,6 +163,15 @@ _SKIP_NEW_STYLE = flags.DEFINE_bool(
 _NEW_STYLE_IMAGE = flags.DEFINE_string(
     "new_style_image", None, "The painting to teach (default: the built-in demo painting, which no network saw)."
 )
+_SKIP_UNIVERSAL = flags.DEFINE_bool("skip_universal", False, "Skip universal style transfer (any painting).")
+_UNIVERSAL_VARIANT = flags.DEFINE_enum(
+    "universal_variant", "int8", ["int8", "fp16", "keras"], "Which universal files paint the pictures."
+)
+_UNIVERSAL_PAINTINGS = flags.DEFINE_list(
+    "universal_paintings",
+    None,
+    "Paintings (file names in ../shared/images/style) for the universal model (default: all).",
+)
 _NUM_THREADS = flags.DEFINE_integer("num_threads", 2, "TFLite interpreter threads for the latency.")
 _LATENCY_ROUNDS = flags.DEFINE_integer(
     "latency_rounds", 5, "Rounds over all .tflite files (10 runs each).", lower_bound=1
@@ -1061,6 +1070,80 @@ def new_style_benchmark(backbone):
     return report
 
 
+def universal_benchmark(backbone):
+    """Universal style transfer: every painting in ../shared on the Kodak photos, beside the peer's any-painting mode.
+
+    The picture measures and a sheet per painting (``fast_universal_<painting>.jpg``), then the
+    latency: the TFLite transfer model at 512 x 512 and the Keras model, against the peer's
+    any-painting mode on a 384 x 384 photo (its working size), in the same run.
+    """
+    import numpy as np
+
+    from tf_style import build_feature_extractor
+    from tf_style.export import parity
+    from tf_style.inference import apply, runners, universal
+    from tf_style.io import images
+    from tf_style.losses.config import DEFAULT_STYLE_LAYERS
+    from tf_style.networks.universal.contract import STYLE_STRENGTH_NAME
+
+    report = {"variant": _UNIVERSAL_VARIANT.value, "summary": [], "pictures": []}
+    folder = os.path.join(_SHARED, "style")
+    names = _UNIVERSAL_PAINTINGS.value or (sorted(os.listdir(folder)) if os.path.isdir(folder) else [])
+    photos = _fast_photos()
+    peer = _peer()
+    scorer = build_feature_extractor(DEFAULT_STYLE_LAYERS, backbone)
+    model = universal.load_universal_model()
+    for name in names if photos else []:
+        painting = images.load_image(os.path.join(folder, name), max_size=1024)
+        paint = universal.load_painting_style(
+            [painting], variant=_UNIVERSAL_VARIANT.value, num_threads=_NUM_THREADS.value, model=model
+        )
+        summary, rows = _fast_pictures(
+            f"universal_{os.path.splitext(name)[0]}",
+            painting,
+            lambda photo, paint=paint: apply.apply_style(paint, photo),
+            f"tf_style any painting ({_UNIVERSAL_VARIANT.value})",
+            photos,
+            scorer,
+            peer,
+        )
+        report["summary"].append(summary)
+        report["pictures"].extend(rows)
+    if report["summary"]:
+        means = {}
+        for method in ("tf_style", "peer_any_painting"):
+            present = [summary[method] for summary in report["summary"] if method in summary]
+            if present:
+                means[method] = {key: float(np.mean([each[key] for each in present])) for key in present[0]}
+        report["mean_over_paintings"] = means
+        for method, values in means.items():
+            print(
+                f"  mean of {len(report['summary'])} paintings, {method:<18} edges {values['edge_agreement']:.3f}  "
+                f"layout {values['layout_correlation']:.3f}  colours {values['color_histogram_distance']:.3f}  "
+                f"Gram {values['style_distance']:.4f}",
+                flush=True,
+            )
+
+    print(f"latency, {_NUM_THREADS.value} threads (median ms):")
+    painting = np.random.default_rng(1).uniform(size=(256, 256, 3)).astype(np.float32)
+    square = np.random.default_rng(0).uniform(size=(512, 512, 3)).astype(np.float32)
+    statistics = model.style_statistics(painting)
+    latency = {"keras_ms_512": _median_ms(lambda: model.transfer(square, statistics), repeats=5)}
+    for variant in ("int8", "fp16"):
+        _, transfer_path = universal.tflite_files(variant)
+        if os.path.exists(transfer_path):
+            runner = runners.TFLiteRunner.from_file(transfer_path, num_threads=_NUM_THREADS.value)
+            inputs = {**statistics, STYLE_STRENGTH_NAME: np.ones((1, 1), np.float32)}
+            latency[f"tflite_{variant}_ms_512"] = parity.measure_latency(runner, 512, 512, repeats=5, inputs=inputs)
+    if peer is not None:
+        photo_384 = np.random.default_rng(2).uniform(size=(384, 384, 3)).astype(np.float32)
+        latency["peer_any_painting_ms_384"] = _median_ms(lambda: peer.any_painting(photo_384, painting))
+    for key, value in latency.items():
+        print(f"  {key}: {value:.1f}", flush=True)
+    report["latency"] = latency
+    return report
+
+
 def _fast_photos() -> dict:
     """{name: photo} of the --fast_photos in ../shared (the calibration photo left out), at --fast_size.
 
@@ -1200,6 +1283,8 @@ def main(argv):
         report["fast"] = fast_net_benchmark(_BACKBONE.value)
     if not _SKIP_NEW_STYLE.value:
         report["new_style"] = new_style_benchmark(_BACKBONE.value)
+    if not _SKIP_UNIVERSAL.value:
+        report["universal"] = universal_benchmark(_BACKBONE.value)
     with open(_OUTPUT_JSON.value, "w") as file:
         json.dump(report, file, indent=2)
     print(f"wrote {_OUTPUT_JSON.value}")

@@ -1,5 +1,8 @@
-"""`tf-style apply`: paint photos with a trained fast style network (.keras or .tflite).
+"""`tf-style apply`: paint photos with a trained fast style network (.keras or .tflite), or like any painting.
 
+--style_image instead of --model paints like that painting (repeat it, with --style_blend, for a blend)
+with no training: the shipped universal style transfer network (its decoders, on the offline VGG16
+encoder); --transform, --style_strength and --style_size tune it.
 --model takes a shipped style's name (`--model_variant` picks its file) or a model file. A multi-style
 network (the shipped multi_style, or a file of one) paints the style named by --style, or a blend of
 its styles by --style_weights=starry_night:0.5,the_scream:0.5.
@@ -40,8 +43,31 @@ _MODEL_VARIANT = flags.DEFINE_enum(
     "model_variant",
     "int8",
     list(MODEL_VARIANTS),
-    "For a shipped style's name: which of its files to run: TFLite with int8 "
+    "For a shipped style's name or --style_image: which of its files to run: TFLite with int8 "
     "weights (the fastest on CPUs), TFLite with float16 weights, or the Keras model.",
+)
+_STYLE_IMAGE = flags.DEFINE_multi_string(
+    "style_image",
+    None,
+    "Instead of --model: a painting to paint like, with no training (universal style transfer); repeat for a blend.",
+)
+_STYLE_BLEND = flags.DEFINE_list("style_blend", None, "One weight per --style_image (default: equal), e.g. 0.7,0.3.")
+_TRANSFORM = flags.DEFINE_enum(
+    "transform",
+    "wct",
+    ["wct", "adain"],
+    "With --style_image: wct takes the painting's feature correlations; adain only each feature's mean "
+    "and spread (milder; it runs the Keras model, whatever --model_variant).",
+)
+_STYLE_STRENGTH = flags.DEFINE_float(
+    "style_strength",
+    1.0,
+    "With --style_image: 1 paints with the painting's statistics, 0 with the photo's own; blends the features.",
+    lower_bound=0.0,
+    upper_bound=1.0,
+)
+_STYLE_SIZE = flags.DEFINE_integer(
+    "style_size", 512, "With --style_image: the painting's longer side in pixels (its strokes' scale).", lower_bound=16
 )
 _STYLE = flags.DEFINE_string(
     "style", None, "For a multi-style network (e.g. --model=multi_style): the style to paint, by name."
@@ -121,14 +147,20 @@ def plan_outputs(
 def apply_main(argv: list[str]) -> int:
     """Runs the command; returns the exit status. Raises StyleTransferError for bad input."""
     check_no_arguments(argv)
-    if not _MODEL.value:
-        raise ConfigError("--model is required (a .keras/.tflite file or a shipped style's name)")
+    if bool(_MODEL.value) == bool(_STYLE_IMAGE.value):
+        raise ConfigError(
+            "give --model (a .keras/.tflite file or a shipped style's name) or --style_image (a painting), not both"
+            if _MODEL.value
+            else "--model is required (a .keras/.tflite file or a shipped style's name), or --style_image (a painting)"
+        )
     from tf_style import demo
     from tf_style.inference import apply, registry
     from tf_style.inference.styles import parse_style_weights
     from tf_style.io import files, images
 
     style_weights = None if _STYLE_WEIGHTS.value is None else parse_style_weights(_STYLE_WEIGHTS.value)
+    style_blend = _parse_style_blend(_STYLE_BLEND.value, _STYLE_IMAGE.value)
+    paintings = [images.load_image(path) for path in _STYLE_IMAGE.value or []]
 
     if _CONTENT_IMAGE.value is None:
         images.check_image_output(_OUTPUT_IMAGE.value)
@@ -139,19 +171,37 @@ def apply_main(argv: list[str]) -> int:
     tile_size = _TILE_SIZE.value or None
     if tile_size is not None and tile_size < 2 * _TILE_OVERLAP.value:
         raise ConfigError(f"--tile_size must be at least twice --tile_overlap ({2 * _TILE_OVERLAP.value})")
-    if _MAX_SIZE.value is not None or not registry.resolve_model_path(_MODEL.value, _MODEL_VARIANT.value).endswith(
-        ".tflite"
-    ):
-        load_tensorflow_quietly()  # Keras files, and resizing, need TensorFlow; TFLite files do not.
-    # Loading checks the model on a small picture; LiteRT announces its XNNPACK delegate then: quietly.
-    with contextlib.nullcontext() if wants_native_logs() else native_stderr_silenced():
-        style_function = apply.load_style_model(
-            _MODEL.value,
-            num_threads=_NUM_THREADS.value,
-            variant=_MODEL_VARIANT.value,
-            style=_STYLE.value,
-            style_weights=style_weights,
-        )
+    if paintings:
+        from tf_style.inference.universal import load_painting_style
+
+        # The TFLite files paint with WCT; AdaIN runs the Keras model.
+        variant = "keras" if _TRANSFORM.value != "wct" else _MODEL_VARIANT.value
+        if variant == "keras" or _MAX_SIZE.value is not None:
+            load_tensorflow_quietly()
+        with contextlib.nullcontext() if wants_native_logs() else native_stderr_silenced():
+            style_function = load_painting_style(
+                paintings,
+                style_blend,
+                transform=_TRANSFORM.value,
+                style_strength=_STYLE_STRENGTH.value,
+                style_size=_STYLE_SIZE.value,
+                variant=variant,
+                num_threads=_NUM_THREADS.value,
+            )
+    else:
+        if _MAX_SIZE.value is not None or not registry.resolve_model_path(_MODEL.value, _MODEL_VARIANT.value).endswith(
+            ".tflite"
+        ):
+            load_tensorflow_quietly()  # Keras files, and resizing, need TensorFlow; TFLite files do not.
+        # Loading checks the model on a small picture; LiteRT announces its XNNPACK delegate then: quietly.
+        with contextlib.nullcontext() if wants_native_logs() else native_stderr_silenced():
+            style_function = apply.load_style_model(
+                _MODEL.value,
+                num_threads=_NUM_THREADS.value,
+                variant=_MODEL_VARIANT.value,
+                style=_STYLE.value,
+                style_weights=style_weights,
+            )
     failures = 0
     for photo_path, output_path in pairs:
         try:
@@ -184,6 +234,21 @@ def apply_main(argv: list[str]) -> int:
         print(f"tf-style apply: {failures} of {len(pairs)} photos failed", file=sys.stderr)
         return 1
     return 0
+
+
+def _parse_style_blend(blend: list[str] | None, paintings: list[str] | None) -> list[float] | None:
+    """--style_blend as numbers, one per --style_image (ConfigError otherwise)."""
+    if blend is None:
+        return None
+    if not paintings:
+        raise ConfigError("--style_blend weighs several --style_image paintings; there are none")
+    try:
+        weights = [float(value) for value in blend]
+    except ValueError:
+        raise ConfigError(f"--style_blend must be numbers, got {','.join(blend)}") from None
+    if len(weights) != len(paintings):
+        raise ConfigError(f"--style_blend has {len(weights)} weights for {len(paintings)} --style_image paintings")
+    return weights
 
 
 def main(argv: list[str]) -> None:

@@ -62,12 +62,14 @@ class TFLiteRunner:
         >>> stylized_image = runner(photo)  # (H, W, 3) float32 in [0, 1]  # doctest: +SKIP
     """
 
-    def __init__(self, model_content: bytes, num_threads: int | None = None):
+    def __init__(self, model_content: bytes, num_threads: int | None = None, paints: bool = True):
         """Loads the model.
 
         Args:
             model_content: The ``.tflite`` bytes.
             num_threads: CPU threads for the interpreter; None for its default.
+            paints: Whether it gives a picture (``image_output``); False for a model
+                that only reads an image (a universal style encoder), run with `run`.
 
         Raises:
             ConfigError: `num_threads` outside 1 to `MAX_THREADS`.
@@ -89,20 +91,20 @@ class TFLiteRunner:
         self.inputs = self.runner.get_input_details()
         self.outputs = self.runner.get_output_details()
         self.image_input = _pick(self.inputs, IMAGE_NAME, "input")
-        self.image_output = _pick(self.outputs, STYLIZED_IMAGE_NAME, "output")
+        self.image_output = _pick(self.outputs, STYLIZED_IMAGE_NAME, "output") if paints else None
         shape = [int(size) for size in self.inputs[self.image_input]["shape_signature"]]
         if len(shape) != 4 or shape[-1] != 3:
             raise ModelError(f"the TFLite model's image input is not an RGB image batch: {shape}")
         _check_any_size(shape[1:3], "TFLite")
 
     @classmethod
-    def from_file(cls, path: str, num_threads: int | None = None) -> TFLiteRunner:
-        """Loads a ``.tflite`` file (ModelError when missing, empty or not a model)."""
+    def from_file(cls, path: str, num_threads: int | None = None, paints: bool = True) -> TFLiteRunner:
+        """Loads a ``.tflite`` file (ModelError when missing, empty or not a model); `paints` as the constructor's."""
         check_model_file(path)
         with open(path, "rb") as file:
             content = file.read()
         try:
-            return cls(content, num_threads=num_threads)
+            return cls(content, num_threads=num_threads, paints=paints)
         except ModelError as error:
             raise ModelError(f"{path}: {error}") from None
 

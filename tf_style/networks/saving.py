@@ -43,12 +43,18 @@ def save_keras_model(model: keras.Model, path: str, overwrite: bool = False) -> 
             os.remove(temporary)
 
 
-def load_keras_model(path: str) -> keras.Model:
+def load_keras_model(path: str, input_channels: int | None = 3) -> keras.Model:
     """Loads a network saved by `save_keras_model` (any of the project's networks).
+
+    Args:
+        path: The ``.keras`` file.
+        input_channels: The channels its first input must have: 3 for an
+            image-to-image network; None for any (a decoder of universal style
+            transfer, whose input is a level's features).
 
     Raises:
         ModelError: the file is missing, empty, a directory, or not a model
-            whose first input and output are RGB image batches.
+            whose first input has `input_channels` channels and whose output is RGB.
     """
     check_model_file(path)
     _check_archive(path)
@@ -60,8 +66,9 @@ def load_keras_model(path: str) -> keras.Model:
         channels = (model.inputs[0].shape[-1], model.outputs[0].shape[-1])
     except (AttributeError, IndexError, TypeError):
         channels = None
-    if channels != (3, 3):
-        raise ModelError(f"not an image-to-image model (RGB in, RGB out): {path}")
+    if channels is None or channels[1] != 3 or input_channels not in (None, channels[0]):
+        kind = "an image-to-image model (RGB in" if input_channels == 3 else "a decoder (features in"
+        raise ModelError(f"not {kind}, RGB out): {path}")
     return model
 
 
@@ -83,3 +90,17 @@ def _check_archive(path: str) -> None:
             f"{path} would unpack to {unpacked / 2**20:.0f} MiB, more than the "
             f"{MAX_MODEL_BYTES // 2**20} MiB a style network may take"
         )
+
+
+def float32_copy(model: keras.Model) -> keras.Model:
+    """The same functional network computing in float32, with its weights (a mixed-precision one's are float32 already).
+
+    Training in bfloat16 (``mixed_bfloat16``) keeps float32 weights; what ships computes in float32.
+    """
+
+    def as_float32(layer):
+        return layer.__class__.from_config({**layer.get_config(), "dtype": "float32"})
+
+    copy = keras.models.clone_model(model, clone_function=as_float32)
+    copy.set_weights(model.get_weights())
+    return copy

@@ -105,7 +105,7 @@ class Trainer:
         with self.strategy.scope():
             self.network = self.build_network()
             self.build_loss_networks()
-            self.optimizer = keras.optimizers.Adam(config.learning_rate)
+            self.optimizer = keras.optimizers.Adam(self.learning_rate())
             self.optimizer.build(self.trained_variables())
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.prepare()
@@ -163,9 +163,17 @@ class Trainer:
     def start_from_scratch(self) -> None:
         """Sets the network's starting weights when no checkpoint is resumed (default: as built)."""
 
+    def learning_rate(self):
+        """Adam's step size: a float, or a schedule of the optimiser's step (default: ``config.learning_rate``)."""
+        return self.config.learning_rate
+
     def trained_variables(self) -> list:
         """The variables the optimiser updates (default: all the network's trainable ones)."""
         return self.network.trainable_variables
+
+    def sample_picture(self, images: tf.Tensor) -> tf.Tensor:
+        """What TensorBoard shows of the network for photos (B, H, W, 3) (default: the network applied to them)."""
+        return self.network(images, training=False)
 
     def compute_losses(self, images: tf.Tensor) -> dict:
         """The named losses of one batch of photos (float32 scalars, means over the batch).
@@ -266,7 +274,7 @@ class Trainer:
                             tf.summary.scalar(name, value)
                         tf.summary.scalar("images_per_second", config.batch_size / elapsed)
                     if sample is not None and (step % config.sample_every == 0 or step == config.num_steps):
-                        tf.summary.image("stylized_sample", self.network(sample, training=False))
+                        tf.summary.image("stylized_sample", self.sample_picture(sample))
                 if step % config.checkpoint_every == 0 or step == config.num_steps:
                     self.save_checkpoint()
                 yield TrainProgress(step, config.num_steps, named_losses, config.batch_size / elapsed)

@@ -1,0 +1,194 @@
+"""Ships the decoders of a `scripts/train_decoders.py` run as saved_models/universal/.
+
+    python scripts/package_universal.py --run_dir=runs/universal \
+        --sample_image=../shared/images/content/kodim04.png \
+        --sample_painting=../shared/images/style/vangogh_starry_night.jpg
+
+Writes decoder_relu<k>_1.keras for every level the run trained (float32); the
+TFLite style encoder and transfer model (WCT) with float16 and with int8 weights
+(style_encoder_<fp16|int8>.tflite, transfer_<fp16|int8>.tflite), each checked
+against the Keras model on --parity_images and the paintings in --paintings_dir;
+sample.jpg (the photo, the painting and the picture side by side), model_card.json
+and MODEL_CARD.md, into a temporary folder that replaces saved_models/universal
+only when everything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+
+from absl import app, flags
+
+_RUN_DIR = flags.DEFINE_string("run_dir", "runs/universal", "The --output_dir of train_decoders.py.")
+_SAMPLE_IMAGE = flags.DEFINE_string("sample_image", None, "A photo not used in training, for sample.jpg.")
+_SAMPLE_PAINTING = flags.DEFINE_string("sample_painting", None, "A painting for sample.jpg.")
+_PARITY_IMAGES = flags.DEFINE_string("parity_images", None, "Folder of photos for the TFLite parity checks.")
+_PAINTINGS_DIR = flags.DEFINE_string("paintings_dir", None, "Folder of paintings for the TFLite parity checks.")
+_LEVELS = flags.DEFINE_list("levels", None, "Levels to ship (default: every level the run trained).")
+_MACHINE = flags.DEFINE_string("machine", None, "Where the decoders were trained, for the model card.")
+_OUTPUT_ROOT = flags.DEFINE_string("output_root", "saved_models", "Folder that holds the shipped networks.")
+
+_TRAINING_DATA_TERMS = (
+    "BSDS500 (Berkeley Segmentation Data Set) training photos: licensed for non-commercial research "
+    "and educational use only. Decoders trained on them inherit that restriction."
+)
+
+
+def _training_record(run_dir: str, level: int) -> dict:
+    """Steps, settings and final losses of one level's run, from its checkpoint and TensorBoard logs."""
+    import tensorflow as tf
+
+    record = {"level": level, "layer": f"relu{level}_1"}
+    checkpoint = tf.train.latest_checkpoint(os.path.join(run_dir, f"relu{level}_1", "checkpoints"))
+    if checkpoint:
+        record["steps"] = int(tf.train.load_variable(checkpoint, "step/.ATTRIBUTES/VARIABLE_VALUE"))
+    losses = {}
+    for root, _, names in os.walk(os.path.join(run_dir, f"relu{level}_1", "logs")):
+        for name in names:
+            for event in tf.compat.v1.train.summary_iterator(os.path.join(root, name)):
+                for value in event.summary.value:
+                    if value.tag.endswith("_loss"):
+                        losses[value.tag] = float(tf.make_ndarray(value.tensor))
+    record["final_losses"] = {name: round(value, 5) for name, value in sorted(losses.items())}
+    return record
+
+
+def _convert_tflite(model, folder: str) -> dict:
+    """Writes the style encoder and transfer model in fp16 and int8 into `folder`; returns their reports."""
+    from tf_style.export import universal
+    from tf_style.io.images import load_image
+
+    def load_folder(path, count, size):
+        names = sorted(name for name in os.listdir(path) if name.lower().endswith((".png", ".jpg", ".jpeg")))
+        return [load_image(os.path.join(path, name), max_size=size) for name in names[:count]]
+
+    photos = load_folder(_PARITY_IMAGES.value, 4, 384)
+    paintings = load_folder(_PAINTINGS_DIR.value, 6, 512)
+    reports = {}
+    for variant, quantization in (("fp16", "float16"), ("int8", "dynamic_int8")):
+        encoder_bytes, encoder_report = universal.convert_style_encoder(model, quantization, paintings)
+        transfer_bytes, transfer_report = universal.convert_transfer(model, quantization, photos, paintings[0])
+        encoder_path, transfer_path = universal.tflite_files(variant, folder)
+        for path, content in ((encoder_path, encoder_bytes), (transfer_path, transfer_bytes)):
+            with open(path, "wb") as file:
+                file.write(content)
+        reports[variant] = {"style_encoder": encoder_report, "transfer": transfer_report}
+        print(
+            f"{variant}: style encoder {len(encoder_bytes) / 2**20:.1f} MiB, "
+            f"transfer {len(transfer_bytes) / 2**20:.1f} MiB, "
+            f"parity {transfer_report['parity']['min_psnr_db']:.1f} dB, 512x512 "
+            f"{transfer_report['latency_ms']['512x512']:.0f} ms",
+            flush=True,
+        )
+    return reports
+
+
+def main(argv):
+    del argv
+    import numpy as np
+
+    from tf_style.io.images import load_image, resize_image, save_image
+    from tf_style.networks.saving import load_keras_model, save_keras_model
+    from tf_style.networks.universal.model import UniversalStyleTransfer
+
+    run_dir = _RUN_DIR.value
+    levels = sorted(
+        (
+            int(name[len("relu")])
+            for name in os.listdir(run_dir)
+            if os.path.isfile(os.path.join(run_dir, name, "decoder.keras"))
+        ),
+        reverse=True,
+    )
+    if _LEVELS.value:
+        levels = [level for level in levels if str(level) in _LEVELS.value]
+    if not levels:
+        raise SystemExit(f"package_universal: no relu<k>_1/decoder.keras in {run_dir}")
+    decoders = {
+        level: load_keras_model(
+            os.path.join(run_dir, f"relu{level}_1", "decoder.keras"),
+            input_channels=None,
+        )
+        for level in levels
+    }
+    target = os.path.join(_OUTPUT_ROOT.value, "universal")
+    staging = tempfile.mkdtemp(prefix=".universal-", dir=_OUTPUT_ROOT.value)
+    try:
+        files = {}
+        for level, decoder in decoders.items():
+            files[str(level)] = f"decoder_relu{level}_1.keras"
+            save_keras_model(decoder, os.path.join(staging, files[str(level)]))
+        model = UniversalStyleTransfer(decoders, "vgg16_hed")
+        photo, painting = load_image(_SAMPLE_IMAGE.value), load_image(_SAMPLE_PAINTING.value)
+        picture = model.transfer(photo, model.style_statistics(painting))
+        height = photo.shape[0]
+        thumbnail = resize_image(painting, (height, max(1, round(painting.shape[1] * height / painting.shape[0]))))
+        save_image(np.concatenate([photo, thumbnail, picture], axis=1), os.path.join(staging, "sample.jpg"))
+        conversions = _convert_tflite(model, staging)
+        card = {
+            "name": "universal",
+            "kind": "universal style transfer (whitening and colouring transforms, Li et al. 2017)",
+            "backbone": "vgg16_hed",
+            "encoder_pooling": "max",
+            "decoders": files,
+            "alignment": model.alignment,
+            "tflite": conversions,
+            "parameters": {str(level): int(decoder.count_params()) for level, decoder in decoders.items()},
+            "training": {
+                "command": "scripts/train_decoders.py",
+                "trained_on": _MACHINE.value,
+                "levels": [_training_record(run_dir, level) for level in levels],
+                "data": _TRAINING_DATA_TERMS,
+            },
+            "sample": {
+                "photo": os.path.basename(_SAMPLE_IMAGE.value),
+                "painting": os.path.basename(_SAMPLE_PAINTING.value),
+            },
+        }
+        with open(os.path.join(staging, "model_card.json"), "w", encoding="utf-8") as file:
+            json.dump(card, file, indent=2)
+            file.write("\n")
+        lines = [
+            "# Universal style transfer: decoders for any painting",
+            "",
+            "Paints a photo like any painting in one pass, with no training for the painting: the photo's "
+            "VGG16 features (the offline `vgg16_hed` backbone, max pooling) at relu4_1 ... relu1_1 take the "
+            "painting's mean and covariance (whitening and colouring, Li et al., NeurIPS 2017), coarse to "
+            "fine, and these decoders turn them back into pictures. They were trained only to reconstruct "
+            "photos (pixel and feature losses): no painting was used.",
+            "",
+            "| level | file | parameters | steps | final losses |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for record in card["training"]["levels"]:
+            level = str(record["level"])
+            losses = ", ".join(f"{name} {value}" for name, value in record["final_losses"].items())
+            lines.append(
+                f"| {record['layer']} | {files[level]} | {card['parameters'][level]:,} | "
+                f"{record.get('steps', '?')} | {losses} |"
+            )
+        lines += [
+            "",
+            f"Trained on {_MACHINE.value}. Use: `tf-style apply --style_image=painting.jpg "
+            "--content_image=photo.jpg`; the figures are in docs/benchmarks.md.",
+            "",
+            f"**Training data.** {_TRAINING_DATA_TERMS}",
+            "",
+        ]
+        with open(os.path.join(staging, "MODEL_CARD.md"), "w", encoding="utf-8") as file:
+            file.write("\n".join(lines))
+        if os.path.isdir(target):
+            shutil.rmtree(target)
+        os.replace(staging, target)
+        print(f"wrote {target}: {', '.join(sorted(os.listdir(target)))}")
+    finally:
+        if os.path.isdir(staging):
+            shutil.rmtree(staging)
+
+
+if __name__ == "__main__":
+    flags.mark_flags_as_required(["sample_image", "sample_painting", "machine", "parity_images", "paintings_dir"])
+    app.run(main)

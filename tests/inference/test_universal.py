@@ -1,0 +1,101 @@
+"""Painting like any painting: the universal model's folder, the painting style function, apply_style with it."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from tests.conftest import make_painting, make_photo, tiny_decoder
+from tf_style.backbones.feature_extractor import build_feature_extractor
+from tf_style.errors import ConfigError, ModelError
+from tf_style.inference.apply import apply_style
+from tf_style.inference.universal import load_painting_style, load_universal_model
+from tf_style.networks.saving import save_keras_model
+from tf_style.networks.universal.decoder import build_decoder
+
+TINY_WIDTH = 1 / 16
+
+
+def tiny_builder(layers, *args, **kwargs):
+    keras.utils.set_random_seed(0)
+    return build_feature_extractor(layers, "vgg19", weights=None, width=TINY_WIDTH)
+
+
+@pytest.fixture(scope="module")
+def model_folder(tmp_path_factory):
+    """A universal model folder as package_universal.py writes it, with tiny random decoders."""
+    folder = tmp_path_factory.mktemp("universal")
+    files = {}
+    for level in (2, 1):
+        files[str(level)] = f"decoder_relu{level}_1.keras"
+        save_keras_model(tiny_decoder(level), str(folder / files[str(level)]))
+    (folder / "model_card.json").write_text(json.dumps({"backbone": "vgg19", "decoders": files}))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def model(model_folder):
+    return load_universal_model(str(model_folder), extractor_builder=tiny_builder)
+
+
+def test_the_model_folder_gives_its_decoders_coarse_to_fine(model):
+    assert model.levels == [2, 1]
+    assert model.backbone == "vgg19"
+
+
+def test_a_painting_style_paints_photos_of_any_size_through_apply_style(model):
+    paint = load_painting_style([make_painting(40, 60)], model=model, style_size=48)
+    for shape in [(20, 30), (33, 17)]:
+        picture = apply_style(paint, make_photo(*shape))
+        assert picture.shape == (*shape, 3)
+        assert picture.min() >= 0.0 and picture.max() <= 1.0
+
+
+def test_large_photos_are_painted_in_tiles_of_the_same_painting(model):
+    paint = load_painting_style([make_painting(40, 60)], model=model, style_size=48)
+    photo = make_photo(80, 96)
+    tiled = apply_style(paint, photo, tile_size=48, overlap=16)
+    assert tiled.shape == photo.shape
+    assert np.all(np.isfinite(tiled))
+
+
+def test_two_paintings_blend_and_a_zero_weight_drops_one(model):
+    first, second = make_painting(40, 40, seed=1), make_painting(40, 40, seed=3)[..., ::-1].copy()
+    photo = make_photo(24, 24)
+    alone = load_painting_style([first], model=model, style_size=32)(photo)
+    with_zero = load_painting_style([first, second], [1.0, 0.0], model=model, style_size=32)(photo)
+    blended = load_painting_style([first, second], [0.5, 0.5], model=model, style_size=32)(photo)
+    np.testing.assert_allclose(with_zero, alone, atol=1e-5)
+    assert np.abs(blended - alone).mean() > 1e-4
+
+
+@pytest.mark.parametrize(
+    "paintings, changes, message",
+    [
+        ([], {}, "at least one painting"),
+        ([np.zeros((8, 40, 3), np.float32)], {}, "40x8; a painting needs at least 16"),
+        ([make_painting(32, 32)], {"blend": [1.0, 2.0]}, "2 blend weights for 1 paintings"),
+        ([make_painting(32, 32)], {"style_strength": -0.5}, "style_strength"),
+        ([make_painting(32, 32)], {"transform": "gram"}, "unknown transform"),
+        ([make_painting(32, 32)], {"style_size": 4}, "style_size"),
+    ],
+)
+def test_bad_paintings_and_settings_get_one_clear_error(model, paintings, changes, message):
+    with pytest.raises(ConfigError, match=message):
+        load_painting_style(paintings, model=model, **changes)
+
+
+def test_a_folder_without_a_readable_card_is_a_model_error(tmp_path):
+    with pytest.raises(ModelError, match="no readable universal model card"):
+        load_universal_model(str(tmp_path))
+    (tmp_path / "model_card.json").write_text('{"backbone": "vgg19", "decoders": {"1": "missing.keras"}}')
+    with pytest.raises(ModelError, match="missing.keras"):
+        load_universal_model(str(tmp_path), extractor_builder=tiny_builder)
+
+
+def test_a_decoder_for_another_encoder_is_refused(model_folder, tmp_path):
+    save_keras_model(build_decoder(1, 1.0, "vgg19"), str(tmp_path / "wide.keras"))  # Full-width: 64 channels in.
+    (tmp_path / "model_card.json").write_text('{"backbone": "vgg19", "decoders": {"1": "wide.keras"}}')
+    with pytest.raises(ModelError, match="decodes 64 channels; relu1_1 has 4"):
+        load_universal_model(str(tmp_path), extractor_builder=tiny_builder)

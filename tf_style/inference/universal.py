@@ -1,0 +1,199 @@
+"""Painting photos like any painting, in one pass: the shipped universal style transfer decoders.
+
+``saved_models/universal/`` holds one decoder per level (``decoder_relu{k}_1.keras``)
+and a model card naming the encoder they were trained on; the encoder's weights
+come from the backbone's package (`tf_style.backbones.weights`).
+
+Images are (H, W, 3) RGB, float32 in [0, 1].
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from tf_style.errors import ConfigError, ModelError
+from tf_style.inference import registry
+from tf_style.inference.tiles import StyleFunction
+
+# The shipped decoders' folder under saved_models/.
+UNIVERSAL_MODEL = "universal"
+# A painting smaller than this on a side holds too few strokes to have a style; it is refused.
+MIN_PAINTING_SIZE = 16
+
+
+def universal_model_dir() -> str:
+    """The folder of the shipped universal decoders."""
+    return os.path.join(registry.saved_models_dir(), UNIVERSAL_MODEL)
+
+
+def _card(folder: str) -> dict:
+    """The folder's model_card.json (OSError, ValueError when unreadable)."""
+    with open(os.path.join(folder, "model_card.json"), encoding="utf-8") as file:
+        return json.load(file)
+
+
+def load_universal_model(folder: str | None = None, extractor_builder=None):
+    """The encoder and decoders of universal style transfer, from a folder with a ``model_card.json``.
+
+    Args:
+        folder: Holds ``model_card.json`` (its ``backbone`` and ``decoders``:
+            ``{level: file name}``) and the decoder files; None for the shipped one.
+        extractor_builder: Builds the encoder (`UniversalStyleTransfer`'s argument; tests pass tiny ones).
+
+    Returns:
+        A `tf_style.networks.universal.model.UniversalStyleTransfer`.
+
+    Raises:
+        ModelError: the folder, its card or a decoder is missing or unreadable.
+        WeightsError: the encoder's weights cannot be had.
+    """
+    from tf_style.networks.saving import load_keras_model
+    from tf_style.networks.universal.model import UniversalStyleTransfer
+
+    folder = folder or universal_model_dir()
+    card_path = os.path.join(folder, "model_card.json")
+    try:
+        card = _card(folder)
+        backbone, files = card["backbone"], card["decoders"]
+        levels = {int(level): os.path.join(folder, name) for level, name in files.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ModelError(f"no readable universal model card at {card_path} ({type(error).__name__})") from None
+    from tf_style.backbones.vgg import ARCHITECTURE
+
+    if backbone not in ARCHITECTURE:
+        raise ModelError(f"{card_path}: unknown backbone {backbone!r}")
+    model = UniversalStyleTransfer(
+        {level: load_keras_model(path, input_channels=None) for level, path in levels.items()},
+        backbone,
+        extractor_builder=extractor_builder,
+    )
+    for level, decoder in model.decoders.items():
+        expected = model.encoders[level].output.shape[-1]
+        if decoder.input_shape[-1] != expected:
+            raise ModelError(
+                f"{levels[level]} decodes {decoder.input_shape[-1]} channels; relu{level}_1 has {expected}"
+            )
+    return model
+
+
+def load_painting_style(
+    paintings: Sequence[np.ndarray],
+    blend: Sequence[float] | None = None,
+    *,
+    transform: str = "wct",
+    style_strength: float = 1.0,
+    style_size: int | None = 512,
+    variant: str = "keras",
+    num_threads: int | None = None,
+    model=None,
+) -> StyleFunction:
+    """A function that paints photos like one painting, or a blend of several, with no training.
+
+    The paintings' statistics are computed once, here; each call then costs one
+    pass per level through the encoder and a decoder.
+
+    Args:
+        paintings: float32 (H, W, 3) RGB in [0, 1], at least `MIN_PAINTING_SIZE` pixels a side.
+        blend: One weight >= 0 per painting (normalised to sum 1); None for equal weights.
+        transform: "wct" (whitening and colouring: the paintings' feature
+            correlations) or "adain" (per-channel mean and spread only; milder).
+        style_strength: 1 for the transformed features, 0 for the photo's own; blends in between.
+        style_size: Each painting is resized so its longer side is this (the
+            strokes' scale in the picture); None keeps its size.
+        variant: "keras" runs the Keras models with TensorFlow; "int8" or "fp16"
+            the shipped TFLite style encoder and transfer model with LiteRT (WCT only).
+        num_threads: CPU threads for TFLite; None for its default.
+        model: A `UniversalStyleTransfer` (Keras); None for the shipped one.
+
+    Returns:
+        ``f(image) -> picture``, both float32 (H, W, 3) in [0, 1] (`tf_style.inference.apply.apply_style` takes it).
+
+    Raises:
+        ConfigError: no painting, a painting too small, bad weights, transform, strength or variant.
+        ModelError, WeightsError: the model cannot be loaded.
+    """
+    from tf_style.networks.universal.contract import check_transform
+
+    if not paintings:
+        raise ConfigError("at least one painting is needed")
+    for index, painting in enumerate(paintings):
+        height, width = painting.shape[:2]
+        if min(height, width) < MIN_PAINTING_SIZE:
+            raise ConfigError(
+                f"painting {index + 1} is {width}x{height}; a painting needs at least {MIN_PAINTING_SIZE} "
+                "pixels on each side"
+            )
+    if style_size is not None and style_size < MIN_PAINTING_SIZE:
+        raise ConfigError(f"style_size must be at least {MIN_PAINTING_SIZE}, got {style_size!r}")
+    if not 0.0 <= style_strength <= 1.0:
+        raise ConfigError(f"style_strength must be in [0, 1], got {style_strength!r}")
+    check_transform(transform)
+    if variant not in registry.MODEL_VARIANTS:
+        raise ConfigError(f"unknown variant {variant!r}; choose one of {', '.join(registry.MODEL_VARIANTS)}")
+    if variant != "keras" and transform != "wct":
+        raise ConfigError(f"the TFLite files paint with wct; {transform} runs with variant=keras")
+    blend = [1.0] * len(paintings) if blend is None else list(blend)
+    if len(blend) != len(paintings):
+        raise ConfigError(f"{len(blend)} blend weights for {len(paintings)} paintings")
+    if variant == "keras":
+        return _keras_painting_style(paintings, blend, transform, style_strength, style_size, model)
+    return _tflite_painting_style(paintings, blend, style_strength, style_size, variant, num_threads)
+
+
+def _keras_painting_style(paintings, blend, transform, style_strength, style_size, model) -> StyleFunction:
+    from tf_style.networks.universal.contract import blend_statistics
+
+    model = model or load_universal_model()
+    statistics = blend_statistics(
+        [model.style_statistics(painting, transform, style_size) for painting in paintings], blend
+    )
+
+    def paint(image: np.ndarray) -> np.ndarray:
+        return model.transfer(image, statistics, style_strength, transform)
+
+    return paint
+
+
+def tflite_files(variant: str, folder: str | None = None) -> tuple[str, str]:
+    """The paths of the style encoder's and the transfer model's TFLite files of a variant ("int8", "fp16")."""
+    folder = folder or universal_model_dir()
+    return (
+        os.path.join(folder, f"style_encoder_{variant}.tflite"),
+        os.path.join(folder, f"transfer_{variant}.tflite"),
+    )
+
+
+def _tflite_painting_style(paintings, blend, style_strength, style_size, variant, num_threads) -> StyleFunction:
+    from PIL import Image
+
+    from tf_style.inference.runners import TFLiteRunner
+    from tf_style.io.images import fit_within, to_uint8
+    from tf_style.networks.universal.contract import (
+        PAINTING_NAME,
+        STYLE_STRENGTH_NAME,
+        blend_statistics,
+        pad_to_alignment,
+    )
+
+    encoder_path, transfer_path = tflite_files(variant)
+    encoder = TFLiteRunner.from_file(encoder_path, num_threads=num_threads, paints=False)
+    transfer = TFLiteRunner.from_file(transfer_path, num_threads=num_threads)
+    alignment = _card(universal_model_dir()).get("alignment", 8)
+    statistics = []
+    for painting in paintings:
+        if style_size is not None:  # With Pillow: this path runs without TensorFlow.
+            height, width = fit_within(painting.shape, style_size)
+            resized = Image.fromarray(to_uint8(painting)).resize((width, height), Image.Resampling.LANCZOS)
+            painting = np.asarray(resized, np.float32) / 255.0
+        statistics.append(encoder.run({PAINTING_NAME: np.asarray(painting, np.float32)[None]}))
+    inputs = {**blend_statistics(statistics, blend), STYLE_STRENGTH_NAME: np.full((1, 1), style_strength, np.float32)}
+
+    def paint(image: np.ndarray) -> np.ndarray:
+        height, width = image.shape[:2]
+        return transfer(pad_to_alignment(image, alignment), **inputs)[:height, :width]
+
+    return paint

@@ -4,12 +4,13 @@ import keras
 import numpy as np
 import pytest
 
-from tests.conftest import make_painting, make_photo, tiny_decoder
 from tf_style.backbones.feature_extractor import build_feature_extractor
 from tf_style.errors import ConfigError
 from tf_style.export import universal
 from tf_style.inference.runners import TFLiteRunner
 from tf_style.networks.universal.model import UniversalStyleTransfer
+
+from conftest import make_painting, make_photo, tiny_decoder
 
 
 def tiny_builder(layers, *args, **kwargs):

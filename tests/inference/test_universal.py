@@ -6,13 +6,14 @@ import keras
 import numpy as np
 import pytest
 
-from tests.conftest import make_painting, make_photo, tiny_decoder
 from tf_style.backbones.feature_extractor import build_feature_extractor
 from tf_style.errors import ConfigError, ModelError
 from tf_style.inference.apply import apply_style
 from tf_style.inference.universal import load_painting_style, load_universal_model
 from tf_style.networks.saving import save_keras_model
 from tf_style.networks.universal.decoder import build_decoder
+
+from conftest import make_painting, make_photo, tiny_decoder
 
 TINY_WIDTH = 1 / 16
 

@@ -4,12 +4,13 @@ import keras
 import numpy as np
 import pytest
 
-from tests.conftest import make_painting, make_photo, tiny_decoder
 from tf_style.backbones.feature_extractor import build_feature_extractor
 from tf_style.errors import ConfigError
-from tf_style.networks.universal.decoder import build_decoder, encoder_layers
 from tf_style.networks.universal.contract import blend_statistics
+from tf_style.networks.universal.decoder import build_decoder, encoder_layers
 from tf_style.networks.universal.model import UniversalStyleTransfer
+
+from conftest import make_painting, make_photo, tiny_decoder
 
 TINY_WIDTH = 1 / 16
 

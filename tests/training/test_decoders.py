@@ -4,12 +4,13 @@ import keras
 import numpy as np
 import pytest
 
-from tests.conftest import make_photo
 from tf_style.backbones.feature_extractor import build_feature_extractor
 from tf_style.errors import ConfigError
 from tf_style.io import images
 from tf_style.networks.saving import float32_copy, load_keras_model, save_keras_model
 from tf_style.training.decoders import DecoderTrainConfig, DecoderTraining
+
+from conftest import make_photo
 
 TINY = dict(backbone="vgg19", width=1.0, crop_size=32, batch_size=2, precision="float32", checkpoint_every=5)
 

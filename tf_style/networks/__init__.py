@@ -1,1 +1,4 @@
-"""Networks: shared layers (`layers`) and one folder per network family with its presets (`johnson`)."""
+"""Networks: shared layers (`layers`) and one folder per network family.
+
+`johnson`: one feed-forward network per style (or a few); `universal`: any painting, no training per painting.
+"""

@@ -59,6 +59,7 @@ def _training_record(run_dir: str, level: int) -> dict:
 def _convert_tflite(model, folder: str) -> dict:
     """Writes the style encoder and transfer model in fp16 and int8 into `folder`; returns their reports."""
     from tf_style.export import universal
+    from tf_style.inference.universal import tflite_files
     from tf_style.io.images import load_image
 
     def load_folder(path, count, size):
@@ -71,7 +72,7 @@ def _convert_tflite(model, folder: str) -> dict:
     for variant, quantization in (("fp16", "float16"), ("int8", "dynamic_int8")):
         encoder_bytes, encoder_report = universal.convert_style_encoder(model, quantization, paintings)
         transfer_bytes, transfer_report = universal.convert_transfer(model, quantization, photos, paintings[0])
-        encoder_path, transfer_path = universal.tflite_files(variant, folder)
+        encoder_path, transfer_path = tflite_files(variant, folder)
         for path, content in ((encoder_path, encoder_bytes), (transfer_path, transfer_bytes)):
             with open(path, "wb") as file:
                 file.write(content)
@@ -122,11 +123,12 @@ def main(argv):
             files[str(level)] = f"decoder_relu{level}_1.keras"
             save_keras_model(decoder, os.path.join(staging, files[str(level)]))
         model = UniversalStyleTransfer(decoders, "vgg16_hed")
-        photo, painting = load_image(_SAMPLE_IMAGE.value), load_image(_SAMPLE_PAINTING.value)
+        photo = load_image(_SAMPLE_IMAGE.value, max_size=512)
+        painting = load_image(_SAMPLE_PAINTING.value, max_size=1024)
         picture = model.transfer(photo, model.style_statistics(painting))
         height = photo.shape[0]
         thumbnail = resize_image(painting, (height, max(1, round(painting.shape[1] * height / painting.shape[0]))))
-        save_image(np.concatenate([photo, thumbnail, picture], axis=1), os.path.join(staging, "sample.jpg"))
+        save_image(np.concatenate([photo, thumbnail, picture], axis=1), os.path.join(staging, "sample.jpg"), quality=88)
         conversions = _convert_tflite(model, staging)
         card = {
             "name": "universal",
@@ -180,6 +182,9 @@ def main(argv):
         ]
         with open(os.path.join(staging, "MODEL_CARD.md"), "w", encoding="utf-8") as file:
             file.write("\n".join(lines))
+        os.chmod(staging, 0o755)  # mkdtemp makes it private; the shipped folders are readable by all.
+        for name in os.listdir(staging):
+            os.chmod(os.path.join(staging, name), 0o644)
         if os.path.isdir(target):
             shutil.rmtree(target)
         os.replace(staging, target)

@@ -43,3 +43,34 @@ def test_color_statistics_of_a_large_image_come_from_a_grid_sample():
     np.testing.assert_allclose(mean, flat.mean(0), atol=2e-3)
     np.testing.assert_allclose(covariance, np.cov(flat, rowvar=False, bias=True), atol=2e-3)
     np.testing.assert_array_equal(color._grid_sample(image[:512, :512]), image[:512, :512])  # Used whole.
+
+
+def _coarse_correlation(first, second, cells=8):
+    def blocks(image):
+        luminance = image @ color.LUMA
+        height, width = luminance.shape
+        return (
+            luminance[: height // cells * cells, : width // cells * cells]
+            .reshape(cells, height // cells, cells, width // cells)
+            .mean(axis=(1, 3))
+            .ravel()
+        )
+
+    return float(np.corrcoef(blocks(first), blocks(second))[0, 1])
+
+
+def test_restore_luminance_layout_brings_back_the_photos_light_and_dark_masses():
+    _, x = np.mgrid[0:64, 0:96].astype(np.float32)
+    photo = np.repeat((0.2 + 0.6 * (x / 96))[..., None], 3, axis=-1)  # Dark left, light right.
+    rng = np.random.default_rng(0)
+    strokes = 0.1 * np.sin(x / 1.5)[..., None] * np.ones(3)
+    picture = np.clip(np.stack([0.8 - 0.5 * x / 96, 0.5 - 0.3 * x / 96, 0.3 + 0 * x], -1) + strokes, 0, 1)
+    picture = (picture + rng.normal(0, 0.01, picture.shape)).astype(np.float32)
+    assert _coarse_correlation(picture, photo) < -0.9  # Turned over, as WCT can.
+    restored = color.restore_luminance_layout(picture, photo)
+    assert _coarse_correlation(restored, photo) > 0.9
+    # The strokes stay: a row's second differences (fine detail, not the slow shift) are unchanged.
+    high_pass = lambda image: image[32, 39:55, 1] - 2 * image[32, 40:56, 1] + image[32, 41:57, 1]  # noqa: E731
+    np.testing.assert_allclose(high_pass(restored), high_pass(picture), atol=0.02)
+    assert abs((restored @ color.LUMA).mean() - (picture @ color.LUMA).mean()) < 0.03
+    np.testing.assert_array_equal(color.restore_luminance_layout(picture, photo, strength=0.0), picture)

@@ -11,6 +11,8 @@ Example:
     >>> tf_style.save_image(result.image, "stylized.png")  # doctest: +SKIP
     >>> paint = tf_style.load_style_model("starry_night")  # doctest: +SKIP
     >>> tf_style.save_image(tf_style.apply_style(paint, photo), "fast.png")  # doctest: +SKIP
+    >>> like = tf_style.load_painting_style([painting])  # any painting, no training  # doctest: +SKIP
+    >>> tf_style.save_image(tf_style.apply_style(like, photo), "any.png")  # doctest: +SKIP
 """
 
 import importlib
@@ -49,6 +51,11 @@ _EXPORTS = {
     "apply_style": "tf_style.inference.apply",
     "load_style_model": "tf_style.inference.apply",
     "shipped_styles": "tf_style.inference.registry",
+    "load_painting_style": "tf_style.inference.universal",
+    "load_universal_model": "tf_style.inference.universal",
+    "UniversalStyleTransfer": "tf_style.networks.universal.model",
+    "DecoderTraining": "tf_style.training.decoders",
+    "DecoderTrainConfig": "tf_style.training.decoders",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -98,3 +98,43 @@ def match_color_statistics(source_image: np.ndarray, mean: np.ndarray, covarianc
 def _matrix_power(symmetric: np.ndarray, power: float) -> np.ndarray:
     values, vectors = np.linalg.eigh(symmetric)
     return (vectors * np.maximum(values, 1e-12) ** power) @ vectors.T
+
+
+# Cells along the longer side of the grid `restore_luminance_layout` low-passes onto.
+LAYOUT_GRID = 16
+
+
+def restore_luminance_layout(
+    picture: np.ndarray, photo: np.ndarray, strength: float = 1.0, grid: int = LAYOUT_GRID
+) -> np.ndarray:
+    """Gives a picture back the photo's coarse layout of light and dark, keeping its own strokes and brightness.
+
+    Both luminances (BT.601) are low-passed onto a grid of `grid` cells along the
+    longer side (box-filtered down, bicubic up). The picture's low-pass is moved
+    towards the photo's, shifted to the picture's mean: ``picture + strength *
+    (photo_low - mean(photo_low) + mean(picture_low) - picture_low)``, the same
+    shift for R, G and B. Finer detail (the strokes) and the overall brightness
+    stay the picture's; where a transform turned a white wall navy, it turns light again.
+
+    Args:
+        picture: (H, W, 3) RGB in [0, 1].
+        photo: (H, W, 3) RGB in [0, 1], the same size.
+        strength: 0 leaves the picture as it is; 1 takes the photo's coarse layout.
+        grid: Cells along the longer side.
+
+    Returns:
+        (H, W, 3) RGB in [0, 1].
+    """
+    from PIL import Image
+
+    height, width = picture.shape[:2]
+    cells = (max(1, round(grid * width / max(height, width))), max(1, round(grid * height / max(height, width))))
+
+    def low_pass(luminance: np.ndarray) -> np.ndarray:
+        coarse = Image.fromarray(luminance.astype(np.float32), "F").resize(cells, Image.Resampling.BOX)
+        return np.asarray(coarse.resize((width, height), Image.Resampling.BICUBIC), np.float32)
+
+    picture_low = low_pass(picture @ LUMA)
+    photo_low = low_pass(photo @ LUMA)
+    shift = strength * (photo_low - photo_low.mean() + picture_low.mean() - picture_low)
+    return np.clip(picture + shift[..., None], 0.0, 1.0).astype(np.float32)

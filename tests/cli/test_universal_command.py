@@ -48,14 +48,17 @@ def test_a_photo_is_painted_like_a_grayscale_painting_and_a_blend(photo_and_pain
         (["--style_image={painting}", "--style_blend=1,2"], "2 weights for 1 --style_image"),
         (["--style_image={painting}", "--style_blend=a"], "--style_blend must be numbers"),
         (["--style_image={missing}"], "{missing}"),
+        (["--style_image={huge}"], "decompression bomb"),
     ],
 )
 def test_bad_paintings_and_flags_are_one_line(photo_and_painting, tmp_path, arguments, message):
     photo, painting = photo_and_painting
     tiny, broken, missing = tmp_path / "tiny.png", tmp_path / "broken.jpg", tmp_path / "missing.jpg"
     images.save_image(make_painting(8, 40), str(tiny))
+    huge = tmp_path / "huge.png"
+    Image.new("1", (10_000, 10_000)).save(huge)  # 100 Mpx in a few kB.
     broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
-    names = {"painting": painting, "tiny": tiny, "broken": broken, "missing": missing}
+    names = {"painting": painting, "tiny": tiny, "broken": broken, "missing": missing, "huge": huge}
     output = tmp_path / "out.png"
     status, _, err = tf_style(
         "apply",

@@ -1,6 +1,7 @@
 """Painting like any painting: the universal model's folder, the painting style function, apply_style with it."""
 
 import json
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -80,6 +81,9 @@ def test_two_paintings_blend_and_a_zero_weight_drops_one(model):
         ([make_painting(32, 32)], {"style_strength": -0.5}, "style_strength"),
         ([make_painting(32, 32)], {"transform": "gram"}, "unknown transform"),
         ([make_painting(32, 32)], {"style_size": 4}, "style_size"),
+        ([make_painting(32, 32)], {"layout_strength": 2.0}, "layout_strength"),
+        ([make_painting(32, 32)], {"variant": "int8", "transform": "adain"}, "the TFLite files paint with wct"),
+        ([make_painting(32, 32)], {"variant": "int4"}, "unknown variant"),
     ],
 )
 def test_bad_paintings_and_settings_get_one_clear_error(model, paintings, changes, message):
@@ -100,3 +104,22 @@ def test_a_decoder_for_another_encoder_is_refused(model_folder, tmp_path):
     (tmp_path / "model_card.json").write_text('{"backbone": "vgg19", "decoders": {"1": "wide.keras"}}')
     with pytest.raises(ModelError, match="decodes 64 channels; relu1_1 has 4"):
         load_universal_model(str(tmp_path), extractor_builder=tiny_builder)
+
+
+def test_the_shipped_universal_model_has_its_files_and_passed_parity():
+    from tf_style.export.parity import PARITY_MIN_PSNR
+    from tf_style.export.tflite import Quantization
+    from tf_style.inference.universal import tflite_files, universal_model_dir
+
+    folder = Path(universal_model_dir())
+    card = json.loads((folder / "model_card.json").read_text(encoding="utf-8"))
+    assert card["backbone"] == "vgg16_hed" and card["alignment"] == 2 ** (max(map(int, card["decoders"])) - 1)
+    for name in card["decoders"].values():
+        assert (folder / name).stat().st_size > 1000, name
+    for variant, quantization in (("fp16", Quantization.FLOAT16), ("int8", Quantization.DYNAMIC_INT8)):
+        for path in tflite_files(variant):
+            assert Path(path).read_bytes()[4:8] == b"TFL3", path
+        report = card["tflite"][variant]
+        assert report["transfer"]["parity"]["min_psnr_db"] >= PARITY_MIN_PSNR[quantization]
+        errors = report["style_encoder"]["parity"]["max_relative_error"]
+        assert max(errors.values()) <= report["style_encoder"]["parity"]["max_relative_error_allowed"]

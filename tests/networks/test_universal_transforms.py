@@ -109,3 +109,16 @@ def test_wct_is_linear_in_the_paintings_statistics_so_blending_them_blends_the_r
     blended = [0.3 * a + 0.7 * b for a, b in zip(first, second)]
     expected = 0.3 * transforms.wct(content, *first) + 0.7 * transforms.wct(content, *second)
     np.testing.assert_allclose(transforms.wct(content, *blended), expected, atol=1e-3)
+
+
+def test_pad_for_transfer_mirrors_a_margin_aligns_and_gives_the_photo_back():
+    from tf_style.networks.universal.contract import pad_for_transfer
+
+    photo = np.random.default_rng(0).random((37, 50, 3)).astype(np.float32)
+    padded, rows, columns = pad_for_transfer(photo, alignment=4, margin=16)
+    assert padded.shape[0] % 4 == 0 and padded.shape[1] % 4 == 0
+    assert padded.shape[0] >= 37 + 32 and padded.shape[1] >= 50 + 32
+    np.testing.assert_array_equal(padded[rows, columns], photo)
+    np.testing.assert_array_equal(padded[15, columns], photo[0])  # Mirrored: the edge row repeats outward.
+    tiny, rows, columns = pad_for_transfer(photo[:1, :3], alignment=8, margin=0)
+    assert tiny.shape[:2] == (16, 16) and tiny[rows, columns].shape == (1, 3, 3)

@@ -66,6 +66,14 @@ _STYLE_STRENGTH = flags.DEFINE_float(
     lower_bound=0.0,
     upper_bound=1.0,
 )
+_LAYOUT_STRENGTH = flags.DEFINE_float(
+    "layout_strength",
+    1.0,
+    "With --style_image: how much of the photo's coarse light and dark the picture takes back "
+    "(0: the transfer's own, which may darken a white wall).",
+    lower_bound=0.0,
+    upper_bound=1.0,
+)
 _STYLE_SIZE = flags.DEFINE_integer(
     "style_size", 512, "With --style_image: the painting's longer side in pixels (its strokes' scale).", lower_bound=16
 )
@@ -185,6 +193,7 @@ def apply_main(argv: list[str]) -> int:
                 transform=_TRANSFORM.value,
                 style_strength=_STYLE_STRENGTH.value,
                 style_size=_STYLE_SIZE.value,
+                layout_strength=_LAYOUT_STRENGTH.value,
                 variant=variant,
                 num_threads=_NUM_THREADS.value,
             )

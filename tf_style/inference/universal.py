@@ -87,6 +87,7 @@ def load_painting_style(
     transform: str = "wct",
     style_strength: float = 1.0,
     style_size: int | None = 512,
+    layout_strength: float = 1.0,
     variant: str = "keras",
     num_threads: int | None = None,
     model=None,
@@ -104,6 +105,10 @@ def load_painting_style(
         style_strength: 1 for the transformed features, 0 for the photo's own; blends in between.
         style_size: Each painting is resized so its longer side is this (the
             strokes' scale in the picture); None keeps its size.
+        layout_strength: How much of the photo's coarse layout of light and dark the
+            picture takes back (`tf_style.color.restore_luminance_layout`): WCT gives the
+            features the painting's statistics, and with them, unchecked, its light and
+            dark masses (a white wall turns navy). 0 leaves the transfer's picture as it is.
         variant: "keras" runs the Keras models with TensorFlow; "int8" or "fp16"
             the shipped TFLite style encoder and transfer model with LiteRT (WCT only).
         num_threads: CPU threads for TFLite; None for its default.
@@ -129,8 +134,9 @@ def load_painting_style(
             )
     if style_size is not None and style_size < MIN_PAINTING_SIZE:
         raise ConfigError(f"style_size must be at least {MIN_PAINTING_SIZE}, got {style_size!r}")
-    if not 0.0 <= style_strength <= 1.0:
-        raise ConfigError(f"style_strength must be in [0, 1], got {style_strength!r}")
+    for name, value in (("style_strength", style_strength), ("layout_strength", layout_strength)):
+        if not 0.0 <= value <= 1.0:
+            raise ConfigError(f"{name} must be in [0, 1], got {value!r}")
     check_transform(transform)
     if variant not in registry.MODEL_VARIANTS:
         raise ConfigError(f"unknown variant {variant!r}; choose one of {', '.join(registry.MODEL_VARIANTS)}")
@@ -140,8 +146,18 @@ def load_painting_style(
     if len(blend) != len(paintings):
         raise ConfigError(f"{len(blend)} blend weights for {len(paintings)} paintings")
     if variant == "keras":
-        return _keras_painting_style(paintings, blend, transform, style_strength, style_size, model)
-    return _tflite_painting_style(paintings, blend, style_strength, style_size, variant, num_threads)
+        transfer = _keras_painting_style(paintings, blend, transform, style_strength, style_size, model)
+    else:
+        transfer = _tflite_painting_style(paintings, blend, style_strength, style_size, variant, num_threads)
+    if layout_strength == 0.0:
+        return transfer
+
+    def paint(image: np.ndarray) -> np.ndarray:
+        from tf_style.color import restore_luminance_layout
+
+        return restore_luminance_layout(transfer(image), image, layout_strength)
+
+    return paint
 
 
 def _keras_painting_style(paintings, blend, transform, style_strength, style_size, model) -> StyleFunction:
@@ -176,7 +192,7 @@ def _tflite_painting_style(paintings, blend, style_strength, style_size, variant
         PAINTING_NAME,
         STYLE_STRENGTH_NAME,
         blend_statistics,
-        pad_to_alignment,
+        pad_for_transfer,
     )
 
     encoder_path, transfer_path = tflite_files(variant)
@@ -193,7 +209,7 @@ def _tflite_painting_style(paintings, blend, style_strength, style_size, variant
     inputs = {**blend_statistics(statistics, blend), STYLE_STRENGTH_NAME: np.full((1, 1), style_strength, np.float32)}
 
     def paint(image: np.ndarray) -> np.ndarray:
-        height, width = image.shape[:2]
-        return transfer(pad_to_alignment(image, alignment), **inputs)[:height, :width]
+        padded, rows, columns = pad_for_transfer(image, alignment)
+        return transfer(padded, **inputs)[rows, columns]
 
     return paint

@@ -20,6 +20,8 @@ from tf_style.errors import ConfigError
 TRANSFORMS = ("wct", "adain")
 PAINTING_NAME = "painting"
 STYLE_STRENGTH_NAME = "style_strength"
+# Pixels of the photo mirrored beyond each edge before the transfer (`pad_for_transfer`).
+BORDER_MARGIN = 16
 
 
 def check_transform(transform: str) -> None:
@@ -53,10 +55,18 @@ def blend_statistics(statistics: Sequence[Mapping[str, np.ndarray]], weights: Se
     }
 
 
-def pad_to_alignment(image: np.ndarray, alignment: int) -> np.ndarray:
-    """`image` (H, W, 3) padded at the bottom and right by reflection to sides that are multiples of
-    `alignment` and at least twice it (two feature pixels at the coarsest level: the decoders pad by reflection).
+def pad_for_transfer(image: np.ndarray, alignment: int, margin: int = BORDER_MARGIN) -> tuple[np.ndarray, slice, slice]:
+    """`image` (H, W, 3) mirrored outward by `margin` pixels a side, then to sides that are multiples of
+    `alignment` (and at least twice it: the decoders pad by reflection); with the rows and columns
+    that hold the image again.
+
+    The encoder pads with zeros; without the margin its border features differ from the inside's,
+    and the transforms paint them as a dark frame around the picture.
     """
     height, width = image.shape[:2]
-    padded_height, padded_width = (max(2 * alignment, -(-side // alignment) * alignment) for side in (height, width))
-    return np.pad(image, ((0, padded_height - height), (0, padded_width - width), (0, 0)), mode="symmetric")
+    padded = np.pad(image, ((margin, margin), (margin, margin), (0, 0)), mode="symmetric")
+    padded_height, padded_width = (max(2 * alignment, -(-side // alignment) * alignment) for side in padded.shape[:2])
+    padded = np.pad(
+        padded, ((0, padded_height - padded.shape[0]), (0, padded_width - padded.shape[1]), (0, 0)), mode="symmetric"
+    )
+    return padded, slice(margin, margin + height), slice(margin, margin + width)

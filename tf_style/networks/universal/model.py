@@ -38,7 +38,7 @@ from tf_style.networks.universal.contract import (
     PAINTING_NAME,
     STYLE_STRENGTH_NAME,
     check_transform,
-    pad_to_alignment,
+    pad_for_transfer,
     statistic_names,
 )
 from tf_style.networks.universal.decoder import ENCODER_POOLING, level_layer
@@ -188,8 +188,8 @@ class UniversalStyleTransfer:
 
         Args:
             photo: float32 (H, W, 3) RGB in [0, 1]; any size of at least 1 pixel
-                (padded by reflection to a multiple of the coarsest level's stride,
-                at least two of them, and cropped back).
+                (mirrored outward and to the coarsest level's stride, then cropped
+                back: `contract.pad_for_transfer`).
             statistics: `style_statistics` of a painting (or `blend_statistics` of several).
             style_strength: 1 paints with the transformed features, 0 with the
                 photo's own (the decoders' reconstruction); blends in between.
@@ -208,15 +208,14 @@ class UniversalStyleTransfer:
                 f"the statistics lack {', '.join(missing)}: compute them with this model's style_statistics "
                 "for this transform"
             )
-        height, width = photo.shape[:2]
-        padded = pad_to_alignment(photo, self.alignment)
+        padded, rows, columns = pad_for_transfer(photo, self.alignment)
         inputs = [
             tf.constant(padded[None], tf.float32),
             *(tf.constant(statistics[name], tf.float32) for name in names),
             tf.constant([[style_strength]], tf.float32),
         ]
         picture = self._compiled_network(network)(inputs)
-        return picture.numpy()[0, :height, :width]
+        return picture.numpy()[0, rows, columns]
 
     def _compiled_network(self, network: keras.Model):
         if network.name not in self._compiled:

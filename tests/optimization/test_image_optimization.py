@@ -603,10 +603,11 @@ def test_tile_sizes_are_checked():
 
 
 def test_a_time_limit_shares_a_tiled_scale_between_its_tiles(painting, tiny_extractor):
-    config = FAST.replace(max_size=128, tile_size=64, tile_overlap=16, tile_steps=1000, max_seconds=3.0)
+    # 8 s: on a 2-core Intel Xeon the first tile's tracing alone took most of 3 s, and two tiles got no step.
+    config = FAST.replace(max_size=128, tile_size=64, tile_overlap=16, tile_steps=1000, max_seconds=8.0)
     optimization = ImageOptimization(make_photo(96, 128), [painting], config, tiny_extractor)
     progress = list(optimization.run())
     result = optimization.result()
     assert result.stop_reason == "max_seconds" and result.image.shape == (96, 128, 3)
     assert {p.tile for p in progress} == {1, 2, 3, 4, 5, 6}  # Every tile had its share of the time.
-    assert result.elapsed_seconds < 3.0 + 2.0
+    assert result.elapsed_seconds < 8.0 + 2.0

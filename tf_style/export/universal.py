@@ -24,7 +24,7 @@ from tf_style.errors import ConfigError, ModelError
 from tf_style.export.parity import convert_and_check, psnr
 from tf_style.export.tflite import Quantization, convert_to_tflite
 from tf_style.inference.runners import TFLiteRunner
-from tf_style.networks.universal.contract import PAINTING_NAME, STYLE_STRENGTH_NAME
+from tf_style.networks.universal.contract import PAINTING_NAME, STYLE_STRENGTH_NAME, pad_for_transfer
 
 # Least agreement of the TFLite style encoder's statistics with the Keras one's: the
 # relative Frobenius error of each, worst over paintings and statistics.
@@ -124,8 +124,8 @@ def convert_transfer(
 
 def end_to_end_psnr(model, encoder_runner, transfer_runner, photo, painting, transform: str = "wct") -> float:
     """PSNR (dB) of the two TFLite files' picture against the Keras model's, for one photo and painting."""
-    photo = aligned(photo, model.alignment)
     expected = model.transfer(photo, model.style_statistics(painting, transform, style_size=None), 1.0, transform)
     statistics = encoder_runner.run({PAINTING_NAME: np.asarray(painting, np.float32)[None]})
-    actual = transfer_runner(photo, **statistics, **{STYLE_STRENGTH_NAME: np.ones((1, 1), np.float32)})
-    return psnr(expected, actual)
+    padded, rows, columns = pad_for_transfer(photo, model.alignment)  # As `transfer` and the library's runner do.
+    actual = transfer_runner(padded, **statistics, **{STYLE_STRENGTH_NAME: np.ones((1, 1), np.float32)})
+    return psnr(expected, actual[rows, columns])

@@ -28,6 +28,7 @@ from tf_style.cli.common import (
     exit_with_status,
     load_tensorflow_quietly,
     native_stderr_silenced,
+    parse_style_blend,
     run_command,
     say,
     wants_native_logs,
@@ -247,17 +248,14 @@ def apply_main(argv: list[str]) -> int:
 
 def _parse_style_blend(blend: list[str] | None, paintings: list[str] | None) -> list[float] | None:
     """--style_blend as numbers, one per --style_image (ConfigError otherwise)."""
-    if blend is None:
+    weights = parse_style_blend(blend)
+    if weights is None:
         return None
     if not paintings:
         raise ConfigError("--style_blend weighs several --style_image paintings; there are none")
-    try:
-        weights = [float(value) for value in blend]
-    except ValueError:
-        raise ConfigError(f"--style_blend must be numbers, got {','.join(blend)}") from None
     if len(weights) != len(paintings):
         raise ConfigError(f"--style_blend has {len(weights)} weights for {len(paintings)} --style_image paintings")
-    return weights
+    return list(weights)
 
 
 def main(argv: list[str]) -> None:

@@ -253,3 +253,13 @@ def versions() -> dict:
         "numpy": numpy.__version__,
         "pillow": PIL.__version__,
     }
+
+
+def parse_style_blend(values: list[str] | None) -> tuple[float, ...] | None:
+    """--style_blend's weights as numbers (None when not given); ConfigError for anything else."""
+    if not values:
+        return None
+    try:
+        return tuple(float(value) for value in values)
+    except ValueError:
+        raise ConfigError(f"--style_blend must be numbers, got {','.join(values)}") from None

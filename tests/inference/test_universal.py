@@ -32,7 +32,10 @@ def model_folder(tmp_path_factory):
     for level in (2, 1):
         files[str(level)] = f"decoder_relu{level}_1.keras"
         save_keras_model(tiny_decoder(level), str(folder / files[str(level)]))
-    (folder / "model_card.json").write_text(json.dumps({"backbone": "vgg19", "decoders": files}))
+    save_keras_model(tiny_decoder(2, unpooling=True), str(folder / "photo_decoder_relu2_1.keras"))
+    photo_files = {"2": "photo_decoder_relu2_1.keras", "1": files["1"]}
+    card = {"backbone": "vgg19", "decoders": files, "photorealistic_decoders": photo_files}
+    (folder / "model_card.json").write_text(json.dumps(card))
     return folder
 
 
@@ -91,6 +94,34 @@ def test_bad_paintings_and_settings_get_one_clear_error(model, paintings, change
         load_painting_style(paintings, model=model, **changes)
 
 
+def test_the_photorealistic_decoders_load_from_the_same_folder_and_keep_the_photo_a_photo(model_folder):
+    photorealistic = load_universal_model(str(model_folder), extractor_builder=tiny_builder, photorealistic=True)
+    assert photorealistic.photorealistic and photorealistic.levels == [2, 1]
+    look = make_photo(40, 40, seed=5)[..., ::-1].copy()
+    paint = load_painting_style([look], model=photorealistic, photorealistic=True, style_size=40)
+    photo = make_photo(30, 44)
+    picture = apply_style(paint, photo)
+    assert picture.shape == photo.shape
+    with pytest.raises(ConfigError, match="variant=keras"):
+        load_painting_style([look], model=photorealistic, photorealistic=True, variant="int8")
+    with pytest.raises(ConfigError, match="needs a model with unpooling decoders"):
+        load_painting_style([look], model=load_universal_model(str(model_folder), tiny_builder), photorealistic=True)
+
+
+def test_a_card_without_photorealistic_decoders_says_so(tmp_path):
+    save_keras_model(tiny_decoder(1), str(tmp_path / "d1.keras"))
+    (tmp_path / "model_card.json").write_text('{"backbone": "vgg19", "decoders": {"1": "d1.keras"}}')
+    with pytest.raises(ModelError, match="has no photorealistic decoders"):
+        load_universal_model(str(tmp_path), extractor_builder=tiny_builder, photorealistic=True)
+    # Painting decoders listed as photorealistic ones are refused too.
+    (tmp_path / "model_card.json").write_text(
+        '{"backbone": "vgg19", "decoders": {"1": "d1.keras"}, "photorealistic_decoders": {"2": "d2.keras"}}'
+    )
+    save_keras_model(tiny_decoder(2), str(tmp_path / "d2.keras"))
+    with pytest.raises(ModelError, match="are not photorealistic"):
+        load_universal_model(str(tmp_path), extractor_builder=tiny_builder, photorealistic=True)
+
+
 def test_a_folder_without_a_readable_card_is_a_model_error(tmp_path):
     with pytest.raises(ModelError, match="no readable universal model card"):
         load_universal_model(str(tmp_path))
@@ -123,3 +154,8 @@ def test_the_shipped_universal_model_has_its_files_and_passed_parity():
         assert report["transfer"]["parity"]["min_psnr_db"] >= PARITY_MIN_PSNR[quantization]
         errors = report["style_encoder"]["parity"]["max_relative_error"]
         assert max(errors.values()) <= report["style_encoder"]["parity"]["max_relative_error_allowed"]
+    photorealistic = card["photorealistic_decoders"]
+    assert "1" in photorealistic and set(photorealistic) <= set(card["decoders"])
+    for level, name in photorealistic.items():
+        assert (folder / name).stat().st_size > 1000, name
+        assert (name == card["decoders"][level]) == (level == "1")  # relu1_1 has no pooling to undo.

@@ -53,6 +53,14 @@ def test_the_decoder_standardises_its_input_with_the_features_statistics(photo_p
     assert min(config["variance"]) > 0.0
 
 
+def test_a_photorealistic_decoder_trains_on_the_pooled_activations_too(photo_paths, tmp_path):
+    training = _training(photo_paths, tmp_path / "run", level=2, num_steps=3, unpooling=True)
+    losses = [progress.losses for progress in training.run()]
+    assert len(losses) == 3 and all(np.isfinite(loss["total_loss"]) for loss in losses)
+    assert [tensor.shape[-1] for tensor in training.decoder.inputs] == [8, 4]  # relu2_1 and block1_conv2, 1/16 wide.
+    assert "unpool_block1_pool" in [layer.name for layer in training.decoder.layers]
+
+
 def test_a_stopped_run_resumes_from_its_checkpoint(photo_paths, tmp_path):
     whole = _training(photo_paths, tmp_path / "whole", level=1, num_steps=10)
     for _ in whole.run():

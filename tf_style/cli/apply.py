@@ -2,7 +2,8 @@
 
 --style_image instead of --model paints like that painting (repeat it, with --style_blend, for a blend)
 with no training: the shipped universal style transfer network (its decoders, on the offline VGG16
-encoder); --transform, --style_strength and --style_size tune it.
+encoder); --transform, --style_strength and --style_size tune it. With --photorealistic the style image
+is a photo whose look (colours, light) another photo takes without its edges moving.
 --model takes a shipped style's name (`--model_variant` picks its file) or a model file. A multi-style
 network (the shipped multi_style, or a file of one) paints the style named by --style, or a blend of
 its styles by --style_weights=starry_night:0.5,the_scream:0.5.
@@ -67,11 +68,17 @@ _STYLE_STRENGTH = flags.DEFINE_float(
     lower_bound=0.0,
     upper_bound=1.0,
 )
+_PHOTOREALISTIC = flags.DEFINE_bool(
+    "photorealistic",
+    False,
+    "With --style_image (a photo): the picture stays a photo, with the style photo's colours and light "
+    "and no distortion (unpooling decoders and edge-keeping smoothing; runs the Keras model).",
+)
 _LAYOUT_STRENGTH = flags.DEFINE_float(
     "layout_strength",
-    1.0,
+    None,
     "With --style_image: how much of the photo's coarse light and dark the picture takes back "
-    "(0: the transfer's own, which may darken a white wall).",
+    "(0: the transfer's own, which may darken a white wall). Default: 1, or 0 with --photorealistic.",
     lower_bound=0.0,
     upper_bound=1.0,
 )
@@ -162,6 +169,8 @@ def apply_main(argv: list[str]) -> int:
             if _MODEL.value
             else "--model is required (a .keras/.tflite file or a shipped style's name), or --style_image (a painting)"
         )
+    if _PHOTOREALISTIC.value and not _STYLE_IMAGE.value:
+        raise ConfigError("--photorealistic gives a photo another photo's look: give that photo as --style_image")
     from tf_style import demo
     from tf_style.inference import apply, registry
     from tf_style.inference.styles import parse_style_weights
@@ -183,8 +192,8 @@ def apply_main(argv: list[str]) -> int:
     if paintings:
         from tf_style.inference.universal import load_painting_style
 
-        # The TFLite files paint with WCT; AdaIN runs the Keras model.
-        variant = "keras" if _TRANSFORM.value != "wct" else _MODEL_VARIANT.value
+        # The TFLite files paint with WCT; AdaIN and photorealistic transfer run the Keras model.
+        variant = "keras" if _TRANSFORM.value != "wct" or _PHOTOREALISTIC.value else _MODEL_VARIANT.value
         if variant == "keras" or _MAX_SIZE.value is not None:
             load_tensorflow_quietly()
         with contextlib.nullcontext() if wants_native_logs() else native_stderr_silenced():
@@ -195,6 +204,7 @@ def apply_main(argv: list[str]) -> int:
                 style_strength=_STYLE_STRENGTH.value,
                 style_size=_STYLE_SIZE.value,
                 layout_strength=_LAYOUT_STRENGTH.value,
+                photorealistic=_PHOTOREALISTIC.value,
                 variant=variant,
                 num_threads=_NUM_THREADS.value,
             )

@@ -1,7 +1,8 @@
 """Painting photos like any painting, in one pass: the shipped universal style transfer decoders.
 
-``saved_models/universal/`` holds one decoder per level (``decoder_relu{k}_1.keras``)
-and a model card naming the encoder they were trained on; the encoder's weights
+``saved_models/universal/`` holds one decoder per level (``decoder_relu{k}_1.keras``),
+the photorealistic ones (``photo_decoder_relu{k}_1.keras``, which unpool) and a
+model card naming the encoder they were trained on; the encoder's weights
 come from the backbone's package (`tf_style.backbones.weights`).
 
 Images are (H, W, 3) RGB, float32 in [0, 1].
@@ -36,13 +37,15 @@ def _card(folder: str) -> dict:
         return json.load(file)
 
 
-def load_universal_model(folder: str | None = None, extractor_builder=None):
+def load_universal_model(folder: str | None = None, extractor_builder=None, photorealistic: bool = False):
     """The encoder and decoders of universal style transfer, from a folder with a ``model_card.json``.
 
     Args:
-        folder: Holds ``model_card.json`` (its ``backbone`` and ``decoders``:
-            ``{level: file name}``) and the decoder files; None for the shipped one.
+        folder: Holds ``model_card.json`` (its ``backbone``, ``decoders`` and
+            ``photorealistic_decoders``: ``{level: file name}``) and the decoder
+            files; None for the shipped one.
         extractor_builder: Builds the encoder (`UniversalStyleTransfer`'s argument; tests pass tiny ones).
+        photorealistic: Loads the unpooling decoders (a photo takes another photo's look without distortion).
 
     Returns:
         A `tf_style.networks.universal.model.UniversalStyleTransfer`.
@@ -58,7 +61,11 @@ def load_universal_model(folder: str | None = None, extractor_builder=None):
     card_path = os.path.join(folder, "model_card.json")
     try:
         card = _card(folder)
-        backbone, files = card["backbone"], card["decoders"]
+        backbone = card["backbone"]
+        key = "photorealistic_decoders" if photorealistic else "decoders"
+        if photorealistic and key not in card:
+            raise ModelError(f"{card_path} has no photorealistic decoders (photorealistic_decoders)")
+        files = card[key]
         levels = {int(level): os.path.join(folder, name) for level, name in files.items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise ModelError(f"no readable universal model card at {card_path} ({type(error).__name__})") from None
@@ -72,11 +79,12 @@ def load_universal_model(folder: str | None = None, extractor_builder=None):
         extractor_builder=extractor_builder,
     )
     for level, decoder in model.decoders.items():
-        expected = model.encoders[level].output.shape[-1]
-        if decoder.input_shape[-1] != expected:
-            raise ModelError(
-                f"{levels[level]} decodes {decoder.input_shape[-1]} channels; relu{level}_1 has {expected}"
-            )
+        expected, channels = model.encoders[level].output.shape[-1], decoder.inputs[0].shape[-1]
+        if channels != expected:
+            raise ModelError(f"{levels[level]} decodes {channels} channels; relu{level}_1 has {expected}")
+    if model.photorealistic != photorealistic:
+        kind = "photorealistic (unpooling)" if photorealistic else "painting (upsampling)"
+        raise ModelError(f"{card_path}: its {'photorealistic_' if photorealistic else ''}decoders are not {kind} ones")
     return model
 
 
@@ -87,7 +95,8 @@ def load_painting_style(
     transform: str = "wct",
     style_strength: float = 1.0,
     style_size: int | None = 512,
-    layout_strength: float = 1.0,
+    layout_strength: float | None = None,
+    photorealistic: bool = False,
     variant: str = "keras",
     num_threads: int | None = None,
     model=None,
@@ -108,7 +117,10 @@ def load_painting_style(
         layout_strength: How much of the photo's coarse layout of light and dark the
             picture takes back (`tf_style.color.restore_luminance_layout`): WCT gives the
             features the painting's statistics, and with them, unchecked, its light and
-            dark masses (a white wall turns navy). 0 leaves the transfer's picture as it is.
+            dark masses (a white wall turns navy). 0 leaves the transfer's picture as it is;
+            None is 1 for a painting and 0 with `photorealistic`.
+        photorealistic: The paintings are photos and the picture stays a photo: the
+            unpooling decoders and edge-keeping smoothing (Keras only; PhotoWCT).
         variant: "keras" runs the Keras models with TensorFlow; "int8" or "fp16"
             the shipped TFLite style encoder and transfer model with LiteRT (WCT only).
         num_threads: CPU threads for TFLite; None for its default.
@@ -118,7 +130,8 @@ def load_painting_style(
         ``f(image) -> picture``, both float32 (H, W, 3) in [0, 1] (`tf_style.inference.apply.apply_style` takes it).
 
     Raises:
-        ConfigError: no painting, a painting too small, bad weights, transform, strength or variant.
+        ConfigError: no painting, a painting too small, bad weights, transform, strength or variant,
+            or a TFLite variant with `photorealistic`.
         ModelError, WeightsError: the model cannot be loaded.
     """
     from tf_style.networks.universal.contract import check_transform
@@ -132,6 +145,8 @@ def load_painting_style(
                 f"painting {index + 1} is {width}x{height}; a painting needs at least {MIN_PAINTING_SIZE} "
                 "pixels on each side"
             )
+    if layout_strength is None:
+        layout_strength = 0.0 if photorealistic else 1.0
     if style_size is not None and style_size < MIN_PAINTING_SIZE:
         raise ConfigError(f"style_size must be at least {MIN_PAINTING_SIZE}, got {style_size!r}")
     for name, value in (("style_strength", style_strength), ("layout_strength", layout_strength)):
@@ -142,10 +157,18 @@ def load_painting_style(
         raise ConfigError(f"unknown variant {variant!r}; choose one of {', '.join(registry.MODEL_VARIANTS)}")
     if variant != "keras" and transform != "wct":
         raise ConfigError(f"the TFLite files paint with wct; {transform} runs with variant=keras")
+    if variant != "keras" and photorealistic:
+        raise ConfigError("photorealistic transfer runs with variant=keras (it has no TFLite files)")
     blend = [1.0] * len(paintings) if blend is None else list(blend)
     if len(blend) != len(paintings):
         raise ConfigError(f"{len(blend)} blend weights for {len(paintings)} paintings")
     if variant == "keras":
+        model = model or load_universal_model(photorealistic=photorealistic)
+        if model.photorealistic != photorealistic:
+            raise ConfigError(
+                f"photorealistic={photorealistic} needs a model "
+                f"with{'' if photorealistic else 'out'} unpooling decoders"
+            )
         transfer = _keras_painting_style(paintings, blend, transform, style_strength, style_size, model)
     else:
         transfer = _tflite_painting_style(paintings, blend, style_strength, style_size, variant, num_threads)
@@ -163,7 +186,6 @@ def load_painting_style(
 def _keras_painting_style(paintings, blend, transform, style_strength, style_size, model) -> StyleFunction:
     from tf_style.networks.universal.contract import blend_statistics
 
-    model = model or load_universal_model()
     statistics = blend_statistics(
         [model.style_statistics(painting, transform, style_size) for painting in paintings], blend
     )

@@ -6,7 +6,9 @@
              error, each divided by the photo's mean squared feature
 
 Li et al. (NeurIPS 2017) train each level's decoder this way; the feature terms
-keep edges sharp where pixels alone would blur them. The loop (checkpoints,
+keep edges sharp where pixels alone would blur them. A photorealistic decoder
+(``unpooling=True``) is trained the same way and also gets the encoder's
+activations before each pooling (`tf_style.networks.universal.decoder.pooling_sources`). The loop (checkpoints,
 exact resume, TensorBoard, ``tf.distribute``) is `Trainer`'s.
 
 Images: float32 RGB in [0, 1], NHWC.
@@ -24,7 +26,7 @@ import tensorflow as tf
 from tf_style import hardware
 from tf_style.backbones import vgg
 from tf_style.backbones.feature_extractor import build_feature_extractor
-from tf_style.networks.universal.decoder import ENCODER_POOLING, build_decoder, level_layer
+from tf_style.networks.universal.decoder import ENCODER_POOLING, build_decoder, level_layer, pooling_sources
 from tf_style.training.data import make_photo_dataset
 from tf_style.training.trainer import Trainer
 from tf_style.validation import check_choice, check_finite, check_whole
@@ -42,6 +44,7 @@ class DecoderTrainConfig:
         feature_weight: Weight of the normalised feature errors at relu1_1 ... relu{level}_1.
         precision: "float32", "bfloat16" or "auto" (bfloat16 where the CPU has AMX or on a GPU).
         learning_rate: Adam's step size at first; it decays along a cosine to a tenth of it.
+        unpooling: Trains the photorealistic decoder (unpooling to the encoder's maxima).
         crop_size, batch_size, num_steps, seed, checkpoint_every,
         log_every, sample_every: the schedule, as `tf_style.training.config.TrainConfig`'s.
     """
@@ -56,6 +59,7 @@ class DecoderTrainConfig:
     batch_size: int = 4
     num_steps: int = 8000
     learning_rate: float = 1e-3
+    unpooling: bool = False
     seed: int = 0
     checkpoint_every: int = 200
     log_every: int = 10
@@ -117,6 +121,8 @@ class DecoderTraining(Trainer):
         self.extractor_builder = extractor_builder or build_feature_extractor
         self.precision = hardware.resolve_precision(config.precision)
         self.feature_layers = [level_layer(level) for level in range(1, config.level + 1)]
+        architecture = vgg.ARCHITECTURE[config.backbone]
+        self.source_layers = pooling_sources(architecture, config.level) if config.unpooling else []
         super().__init__(image_paths, config, output_dir, strategy=strategy, sample_image=sample_image)
 
     @property
@@ -127,7 +133,10 @@ class DecoderTraining(Trainer):
     def build_network(self) -> keras.Model:
         # The fixed encoder first: the decoder's input is as wide as its deepest layer.
         self.encoder = self.extractor_builder(
-            self.feature_layers, self.config.backbone, pooling=ENCODER_POOLING, precision=self.precision
+            self.feature_layers + self.source_layers,
+            self.config.backbone,
+            pooling=ENCODER_POOLING,
+            precision=self.precision,
         )
         config = self.config
         # The features' per-channel statistics on a first batch of photos (the same batch on resuming).
@@ -143,7 +152,15 @@ class DecoderTraining(Trainer):
             feature_mean=mean.numpy().tolist(),
             # A channel nearly silent in this batch may fire in the next: its scale is floored.
             feature_variance=tf.maximum(variance, 0.01 * tf.reduce_mean(variance) + 1e-6).numpy().tolist(),
+            unpooling=config.unpooling,
         )
+
+    def decoder_inputs(self, encoded: dict) -> tf.Tensor | list[tf.Tensor]:
+        """What the decoder takes of the encoder's outputs: the level's features (and the pooled activations)."""
+        features = encoded[self.feature_layers[-1]]
+        if not self.source_layers:
+            return features
+        return [features, *(encoded[name] for name in self.source_layers)]
 
     def learning_rate(self):
         """``learning_rate``, decayed along a cosine to a tenth of it at ``num_steps``."""
@@ -151,14 +168,13 @@ class DecoderTraining(Trainer):
 
     def sample_picture(self, images: tf.Tensor) -> tf.Tensor:
         """The photos encoded and decoded, clipped to [0, 1]."""
-        features = self.encoder(images)[self.feature_layers[-1]]
-        return tf.clip_by_value(self.network(features, training=False), 0.0, 1.0)
+        return tf.clip_by_value(self.network(self.decoder_inputs(self.encoder(images)), training=False), 0.0, 1.0)
 
     def compute_losses(self, images: tf.Tensor) -> dict:
         """``pixel_loss``, ``feature_loss`` and their weighted sum ``total_loss`` for one batch of photos."""
         config = self.config
         targets = {name: tf.stop_gradient(value) for name, value in self.encoder(images).items()}
-        pictures = self.network(targets[self.feature_layers[-1]], training=True)
+        pictures = self.network(self.decoder_inputs(targets), training=True)
         pixel_loss = tf.reduce_mean(tf.square(pictures - images))
         picture_features = self.encoder(pictures)
         feature_loss = tf.add_n(

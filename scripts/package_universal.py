@@ -8,7 +8,8 @@ Writes decoder_relu<k>_1.keras for every level the run trained (float32), and wi
 --photorealistic_run_dir (a train_decoders.py --unpooling run) its unpooling decoders
 as photo_decoder_relu<k>_1.keras (relu1_1, which has no pooling, is shared); the
 TFLite style encoder and transfer model (WCT) with float16 and with int8 weights
-(style_encoder_<fp16|int8>.tflite, transfer_<fp16|int8>.tflite), each checked
+(style_encoder_<fp16|int8>.tflite, transfer_<fp16|int8>.tflite, and
+transfer_photorealistic_<fp16|int8>.tflite with photorealistic decoders), each checked
 against the Keras model on --parity_images and the paintings in --paintings_dir;
 sample.jpg (the photo, the painting and the picture side by side), model_card.json
 and MODEL_CARD.md, into a temporary folder that replaces saved_models/universal
@@ -67,8 +68,12 @@ def _training_record(run_dir: str, level: int) -> dict:
     return record
 
 
-def _convert_tflite(model, folder: str) -> dict:
-    """Writes the style encoder and transfer model in fp16 and int8 into `folder`; returns their reports."""
+def _convert_tflite(model, folder: str, photo_model=None) -> dict:
+    """Writes the style encoder and transfer model in fp16 and int8 into `folder`; returns their reports.
+
+    With `photo_model`, its transfer model too (transfer_photorealistic_<variant>.tflite), checked
+    with a parity photo's statistics as the look.
+    """
     from tf_style.export import universal
     from tf_style.inference.universal import tflite_files
     from tf_style.io.images import load_image
@@ -88,6 +93,17 @@ def _convert_tflite(model, folder: str) -> dict:
             with open(path, "wb") as file:
                 file.write(content)
         reports[variant] = {"style_encoder": encoder_report, "transfer": transfer_report}
+        if photo_model is not None:
+            photo_bytes, photo_report = universal.convert_transfer(photo_model, quantization, photos[:-1], photos[-1])
+            with open(tflite_files(variant, folder, photorealistic=True)[1], "wb") as file:
+                file.write(photo_bytes)
+            reports[variant]["transfer_photorealistic"] = photo_report
+            print(
+                f"{variant}: photorealistic transfer {len(photo_bytes) / 2**20:.1f} MiB, parity "
+                f"{photo_report['parity']['min_psnr_db']:.1f} dB, "
+                f"512x512 {photo_report['latency_ms']['512x512']:.0f} ms",
+                flush=True,
+            )
         print(
             f"{variant}: style encoder {len(encoder_bytes) / 2**20:.1f} MiB, "
             f"transfer {len(transfer_bytes) / 2**20:.1f} MiB, "
@@ -158,11 +174,13 @@ def main(argv):
         height = photo.shape[0]
         thumbnail = resize_image(painting, (height, max(1, round(painting.shape[1] * height / painting.shape[0]))))
         save_image(np.concatenate([photo, thumbnail, picture], axis=1), os.path.join(staging, "sample.jpg"), quality=88)
-        if photo_decoders and _SAMPLE_LOOK.value:
+        photo_model = None
+        if photo_decoders:
             photo_model = UniversalStyleTransfer(
                 {level: decoders[1] if level == 1 else photo_decoders[level] for level in map(int, photo_files)},
                 "vgg16_hed",
             )
+        if photo_model is not None and _SAMPLE_LOOK.value:
             look = load_image(_SAMPLE_LOOK.value, max_size=512)
             look_picture = photo_model.transfer(photo, photo_model.style_statistics(look))
             look_thumbnail = resize_image(look, (height, max(1, round(look.shape[1] * height / look.shape[0]))))
@@ -171,7 +189,7 @@ def main(argv):
                 os.path.join(staging, "sample_photorealistic.jpg"),
                 quality=88,
             )
-        conversions = _convert_tflite(model, staging)
+        conversions = _convert_tflite(model, staging, photo_model)
         card = {
             "name": "universal",
             "kind": "universal style transfer (whitening and colouring transforms, Li et al. 2017)",
@@ -180,6 +198,7 @@ def main(argv):
             "decoders": files,
             **({"photorealistic_decoders": photo_files} if photo_files else {}),
             "alignment": model.alignment,
+            **({"photorealistic_alignment": photo_model.alignment} if photo_model else {}),
             "tflite": conversions,
             "parameters": {str(level): int(decoder.count_params()) for level, decoder in decoders.items()},
             "training": {
@@ -204,7 +223,8 @@ def main(argv):
             "# Universal style transfer: decoders for any painting",
             "",
             "Paints a photo like any painting in one pass, with no training for the painting: the photo's "
-            "VGG16 features (the offline `vgg16_hed` backbone, max pooling) at relu4_1 ... relu1_1 take the "
+            "VGG16 features (the offline `vgg16_hed` backbone, max pooling) at "
+            f"{', '.join(f'relu{level}_1' for level in levels)} take the "
             "painting's mean and covariance (whitening and colouring, Li et al., NeurIPS 2017), coarse to "
             "fine, and these decoders turn them back into pictures. They were trained only to reconstruct "
             "photos (pixel and feature losses): no painting was used.",

@@ -65,6 +65,21 @@ def test_large_photos_are_painted_in_tiles_of_the_same_painting(model):
     assert np.all(np.isfinite(tiled))
 
 
+def test_preserve_colors_keeps_the_photos_chroma_and_paints_the_luminance(model):
+    from tf_style.color import _RGB_TO_YIQ
+
+    paint = load_painting_style([make_painting(40, 60)], model=model, style_size=48)
+    photo = make_photo(32, 40)
+    painted = apply_style(paint, photo)
+    kept = apply_style(paint, photo, preserve_colors="luminance")
+    photo_yiq, painted_yiq, kept_yiq = (image @ _RGB_TO_YIQ.T for image in (photo, painted, kept))
+    unclipped = np.all((kept > 0.01) & (kept < 0.99), axis=-1)
+    assert unclipped.mean() > 0.5
+    np.testing.assert_allclose(kept_yiq[unclipped][:, 1:], photo_yiq[unclipped][:, 1:], atol=2e-3)
+    np.testing.assert_allclose(kept_yiq[unclipped][:, 0], painted_yiq[unclipped][:, 0], atol=2e-3)
+    assert np.abs(painted_yiq[..., 1:] - photo_yiq[..., 1:]).mean() > 0.01  # The painting did change them.
+
+
 def test_two_paintings_blend_and_a_zero_weight_drops_one(model):
     first, second = make_painting(40, 40, seed=1), make_painting(40, 40, seed=3)[..., ::-1].copy()
     photo = make_photo(24, 24)
@@ -102,8 +117,6 @@ def test_the_photorealistic_decoders_load_from_the_same_folder_and_keep_the_phot
     photo = make_photo(30, 44)
     picture = apply_style(paint, photo)
     assert picture.shape == photo.shape
-    with pytest.raises(ConfigError, match="variant=keras"):
-        load_painting_style([look], model=photorealistic, photorealistic=True, variant="int8")
     with pytest.raises(ConfigError, match="needs a model with unpooling decoders"):
         load_painting_style([look], model=load_universal_model(str(model_folder), tiny_builder), photorealistic=True)
 
@@ -154,6 +167,11 @@ def test_the_shipped_universal_model_has_its_files_and_passed_parity():
         assert report["transfer"]["parity"]["min_psnr_db"] >= PARITY_MIN_PSNR[quantization]
         errors = report["style_encoder"]["parity"]["max_relative_error"]
         assert max(errors.values()) <= report["style_encoder"]["parity"]["max_relative_error_allowed"]
+    assert card["photorealistic_alignment"] == 2 ** (max(map(int, card["photorealistic_decoders"])) - 1)
+    for variant, quantization in (("fp16", Quantization.FLOAT16), ("int8", Quantization.DYNAMIC_INT8)):
+        assert Path(tflite_files(variant, photorealistic=True)[1]).read_bytes()[4:8] == b"TFL3"
+        report = card["tflite"][variant]["transfer_photorealistic"]
+        assert report["parity"]["min_psnr_db"] >= PARITY_MIN_PSNR[quantization]
     photorealistic = card["photorealistic_decoders"]
     assert "1" in photorealistic and set(photorealistic) <= set(card["decoders"])
     for level, name in photorealistic.items():

@@ -122,3 +122,30 @@ def test_pad_for_transfer_mirrors_a_margin_aligns_and_gives_the_photo_back():
     np.testing.assert_array_equal(padded[15, columns], photo[0])  # Mirrored: the edge row repeats outward.
     tiny, rows, columns = pad_for_transfer(photo[:1, :3], alignment=8, margin=0)
     assert tiny.shape[:2] == (16, 16) and tiny[rows, columns].shape == (1, 3, 3)
+
+
+def test_wct_as_one_affine_map_equals_whitening_then_colouring():
+    content = tf.constant(_features(21))
+    style_mean, style_root = transforms.style_statistics(_features(22))
+    whitened, _ = transforms.whiten(content)
+    stepwise = transforms.colour(whitened, style_mean, style_root)
+    np.testing.assert_allclose(transforms.wct(content, style_mean, style_root), stepwise, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("transform", ["wct", "adain"])
+def test_the_style_strength_blends_transformed_and_original_features(transform):
+    from tf_style.networks.universal.layers import FeatureTransform
+
+    content = tf.constant(_features(23))
+    painting = _features(24)
+    if transform == "wct":
+        mean, spread = transforms.style_statistics(painting)
+        full = transforms.wct(content, mean, spread)
+    else:
+        mean, spread = transforms.mean_and_std(painting)
+        full = transforms.adain(content, mean, spread)
+    layer = FeatureTransform(transform)
+    strength = tf.constant([[0.3]])
+    blended = layer([content, mean, spread, strength])
+    np.testing.assert_allclose(blended, 0.3 * full + 0.7 * content, rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(layer([content, mean, spread, tf.zeros((1, 1))]), content, rtol=1e-5, atol=1e-4)

@@ -72,7 +72,7 @@ _PHOTOREALISTIC = flags.DEFINE_bool(
     "photorealistic",
     False,
     "With --style_image (a photo): the picture stays a photo, with the style photo's colours and light "
-    "and no distortion (unpooling decoders and edge-keeping smoothing; runs the Keras model).",
+    "and no distortion (unpooling decoders and edge-keeping smoothing).",
 )
 _LAYOUT_STRENGTH = flags.DEFINE_float(
     "layout_strength",
@@ -192,8 +192,8 @@ def apply_main(argv: list[str]) -> int:
     if paintings:
         from tf_style.inference.universal import load_painting_style
 
-        # The TFLite files paint with WCT; AdaIN and photorealistic transfer run the Keras model.
-        variant = "keras" if _TRANSFORM.value != "wct" or _PHOTOREALISTIC.value else _MODEL_VARIANT.value
+        # The TFLite files paint with WCT; AdaIN runs the Keras model.
+        variant = "keras" if _TRANSFORM.value != "wct" else _MODEL_VARIANT.value
         if variant == "keras" or _MAX_SIZE.value is not None:
             load_tensorflow_quietly()
         with contextlib.nullcontext() if wants_native_logs() else native_stderr_silenced():

@@ -120,9 +120,10 @@ def load_painting_style(
             dark masses (a white wall turns navy). 0 leaves the transfer's picture as it is;
             None is 1 for a painting and 0 with `photorealistic`.
         photorealistic: The paintings are photos and the picture stays a photo: the
-            unpooling decoders and edge-keeping smoothing (Keras only; PhotoWCT).
+            unpooling decoders and edge-keeping smoothing (PhotoWCT).
         variant: "keras" runs the Keras models with TensorFlow; "int8" or "fp16"
-            the shipped TFLite style encoder and transfer model with LiteRT (WCT only).
+            the shipped TFLite style encoder and transfer model with LiteRT (WCT only;
+            the photorealistic transfer model with `photorealistic`).
         num_threads: CPU threads for TFLite; None for its default.
         model: A `UniversalStyleTransfer` (Keras); None for the shipped one.
 
@@ -130,8 +131,7 @@ def load_painting_style(
         ``f(image) -> picture``, both float32 (H, W, 3) in [0, 1] (`tf_style.inference.apply.apply_style` takes it).
 
     Raises:
-        ConfigError: no painting, a painting too small, bad weights, transform, strength or variant,
-            or a TFLite variant with `photorealistic`.
+        ConfigError: no painting, a painting too small, bad weights, transform, strength or variant.
         ModelError, WeightsError: the model cannot be loaded.
     """
     from tf_style.networks.universal.contract import check_transform
@@ -157,8 +157,6 @@ def load_painting_style(
         raise ConfigError(f"unknown variant {variant!r}; choose one of {', '.join(registry.MODEL_VARIANTS)}")
     if variant != "keras" and transform != "wct":
         raise ConfigError(f"the TFLite files paint with wct; {transform} runs with variant=keras")
-    if variant != "keras" and photorealistic:
-        raise ConfigError("photorealistic transfer runs with variant=keras (it has no TFLite files)")
     blend = [1.0] * len(paintings) if blend is None else list(blend)
     if len(blend) != len(paintings):
         raise ConfigError(f"{len(blend)} blend weights for {len(paintings)} paintings")
@@ -171,7 +169,9 @@ def load_painting_style(
             )
         transfer = _keras_painting_style(paintings, blend, transform, style_strength, style_size, model)
     else:
-        transfer = _tflite_painting_style(paintings, blend, style_strength, style_size, variant, num_threads)
+        transfer = _tflite_painting_style(
+            paintings, blend, style_strength, style_size, variant, num_threads, photorealistic
+        )
     if layout_strength == 0.0:
         return transfer
 
@@ -196,16 +196,20 @@ def _keras_painting_style(paintings, blend, transform, style_strength, style_siz
     return paint
 
 
-def tflite_files(variant: str, folder: str | None = None) -> tuple[str, str]:
-    """The paths of the style encoder's and the transfer model's TFLite files of a variant ("int8", "fp16")."""
+def tflite_files(variant: str, folder: str | None = None, photorealistic: bool = False) -> tuple[str, str]:
+    """The paths of the style encoder's and the transfer model's TFLite files of a variant ("int8", "fp16").
+
+    One style encoder serves both transfer models: the photorealistic one takes the statistics of
+    its levels by name and leaves the others.
+    """
     folder = folder or universal_model_dir()
-    return (
-        os.path.join(folder, f"style_encoder_{variant}.tflite"),
-        os.path.join(folder, f"transfer_{variant}.tflite"),
-    )
+    transfer = f"transfer_photorealistic_{variant}.tflite" if photorealistic else f"transfer_{variant}.tflite"
+    return os.path.join(folder, f"style_encoder_{variant}.tflite"), os.path.join(folder, transfer)
 
 
-def _tflite_painting_style(paintings, blend, style_strength, style_size, variant, num_threads) -> StyleFunction:
+def _tflite_painting_style(
+    paintings, blend, style_strength, style_size, variant, num_threads, photorealistic
+) -> StyleFunction:
     from PIL import Image
 
     from tf_style.inference.runners import TFLiteRunner
@@ -217,10 +221,10 @@ def _tflite_painting_style(paintings, blend, style_strength, style_size, variant
         pad_for_transfer,
     )
 
-    encoder_path, transfer_path = tflite_files(variant)
+    encoder_path, transfer_path = tflite_files(variant, photorealistic=photorealistic)
     encoder = TFLiteRunner.from_file(encoder_path, num_threads=num_threads, paints=False)
     transfer = TFLiteRunner.from_file(transfer_path, num_threads=num_threads)
-    alignment = _card(universal_model_dir()).get("alignment", 8)
+    alignment = _card(universal_model_dir()).get("photorealistic_alignment" if photorealistic else "alignment", 8)
     statistics = []
     for painting in paintings:
         if style_size is not None:  # With Pillow: this path runs without TensorFlow.

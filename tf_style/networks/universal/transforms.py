@@ -116,6 +116,46 @@ def colour(whitened: tf.Tensor, style_mean: tf.Tensor, style_root: tf.Tensor) ->
     return tf.einsum("bhwc,bdc->bhwd", whitened, style_root) + style_mean[:, None, None, :]
 
 
+def apply_affine(features: tf.Tensor, matrix: tf.Tensor, offset: tf.Tensor) -> tf.Tensor:
+    """``features @ matrix + offset`` per image: ``(B, H, W, C)``, ``(B, C, C)``, ``(B, C)`` -> ``(B, H, W, C)``."""
+    return tf.einsum("bhwc,bcd->bhwd", features, matrix) + offset[:, None, None, :]
+
+
+def blend_with_identity(matrix: tf.Tensor, offset: tf.Tensor, strength: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """The affine map ``strength * (x @ matrix + offset) + (1 - strength) * x``; strength ``(B, 1)``."""
+    strength = tf.reshape(tf.cast(strength, tf.float32), (-1, 1, 1))
+    identity = tf.eye(tf.shape(matrix)[-1], dtype=tf.float32)[None]
+    return strength * matrix + (1.0 - strength) * identity, strength[:, 0] * offset
+
+
+def wct_affine(
+    content_features: tf.Tensor,
+    style_mean: tf.Tensor,
+    style_root: tf.Tensor,
+    regularization: float = DEFAULT_REGULARIZATION,
+    num_iterations: int = DEFAULT_ITERATIONS,
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """WCT as the affine map it is: ``wct(x) = x @ matrix + offset``, ``(B, C, C)`` and ``(B, C)``.
+
+    Whitening and colouring are both linear after centring, so
+    ``matrix = photo_root^-1 @ painting_root`` (both symmetric) and
+    ``offset = painting_mean - photo_mean @ matrix``. Applied in one product, a
+    picture's features are copied once instead of once per step (centre,
+    whiten, colour, add the mean), which is what bounds memory at large sizes.
+    """
+    content_features = tf.convert_to_tensor(content_features, tf.float32)
+    mean, covariance = feature_mean_and_covariance(content_features)
+    _, inverse_root = newton_schulz_roots(regularized(covariance, regularization), num_iterations)
+    batch = tf.shape(mean)[0]
+    if style_root.shape[0] == 1:  # One painting for every photo of the batch.
+        style_mean = tf.repeat(style_mean, batch, axis=0)
+        style_root = tf.repeat(style_root, batch, axis=0)
+    # x @ A with A = inverse_root^T @ style_root^T; both roots are symmetric.
+    matrix = tf.matmul(inverse_root, style_root)
+    offset = style_mean - tf.einsum("bc,bcd->bd", mean, matrix)
+    return matrix, offset
+
+
 def wct(
     content_features: tf.Tensor,
     style_mean: tf.Tensor,
@@ -137,12 +177,8 @@ def wct(
         ``(B, H, W, C)`` features with the painting's mean and covariance (the
         covariance up to the regularisation floors).
     """
-    whitened, _ = whiten(content_features, regularization, num_iterations)
-    if style_root.shape[0] == 1:  # One painting for every photo of the batch.
-        batch = tf.shape(whitened)[0]
-        style_mean = tf.repeat(style_mean, batch, axis=0)
-        style_root = tf.repeat(style_root, batch, axis=0)
-    return colour(whitened, style_mean, style_root)
+    matrix, offset = wct_affine(content_features, style_mean, style_root, regularization, num_iterations)
+    return apply_affine(tf.convert_to_tensor(content_features, tf.float32), matrix, offset)
 
 
 def mean_and_std(features: tf.Tensor, epsilon: float = 1e-5) -> tuple[tf.Tensor, tf.Tensor]:
@@ -152,11 +188,20 @@ def mean_and_std(features: tf.Tensor, epsilon: float = 1e-5) -> tuple[tf.Tensor,
     return mean, tf.sqrt(variance + epsilon)
 
 
+def adain_scale_and_shift(
+    content_features: tf.Tensor, style_mean: tf.Tensor, style_std: tf.Tensor, epsilon: float = 1e-5
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """AdaIN as a per-channel affine map: ``adain(x) = x * scale + shift``, each ``(B, C)``."""
+    mean, std = mean_and_std(content_features, epsilon)
+    scale = style_std / std
+    return scale, style_mean - mean * scale
+
+
 def adain(content_features: tf.Tensor, style_mean: tf.Tensor, style_std: tf.Tensor, epsilon: float = 1e-5) -> tf.Tensor:
     """Adaptive instance normalisation: each channel of ``(B, H, W, C)`` takes the painting's mean and std.
 
     The painting's statistics are ``(B, C)``, or ``(1, C)`` for every image of the batch.
     """
-    mean, std = mean_and_std(content_features, epsilon)
-    normalised = (content_features - mean[:, None, None, :]) / std[:, None, None, :]
-    return normalised * style_std[:, None, None, :] + style_mean[:, None, None, :]
+    content_features = tf.convert_to_tensor(content_features, tf.float32)
+    scale, shift = adain_scale_and_shift(content_features, style_mean, style_std, epsilon)
+    return content_features * scale[:, None, None, :] + shift[:, None, None, :]

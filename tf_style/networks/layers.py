@@ -128,6 +128,14 @@ class ConditionalInstanceNormalization(keras.layers.Layer):
         return {**super().get_config(), "num_styles": self.num_styles, "epsilon": self.epsilon}
 
 
+def nearest_upsampled(images):
+    """x2 nearest-neighbour upsampling of (B, H, W, C) as depth-to-space of four copies of the channels.
+
+    TFLite's DEPTH_TO_SPACE runs at any image size, where Keras's resize converts only at fixed sizes.
+    """
+    return ops.depth_to_space(ops.concatenate([images] * 4, axis=-1), 2)
+
+
 @keras.saving.register_keras_serializable(package="tf_style")
 class Upsampling2x(keras.layers.Layer):
     """x2 upsampling, nearest-neighbour or bilinear, from ops every TFLite delegate runs.
@@ -156,7 +164,7 @@ class Upsampling2x(keras.layers.Layer):
             self.blur_kernel = ops.convert_to_tensor(kernel.astype("float32"))
 
     def call(self, inputs):
-        upsampled = ops.depth_to_space(ops.concatenate([inputs] * 4, axis=-1), 2)
+        upsampled = nearest_upsampled(inputs)
         if self.interpolation == "nearest":
             return upsampled
         # In a nearest-upsampled image the mirrored neighbour of a border pixel is its copy,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from tf_style.networks.layers import nearest_upsampled
 from tf_style.networks.universal import smoothing, transforms
 
 
@@ -87,16 +88,11 @@ class MaxUnpooling2x(keras.layers.Layer):
         x, activations = inputs
         activations = keras.ops.cast(activations, x.dtype)
         pooled = keras.ops.max_pool(activations, 2, 2, padding="valid")
-        maxima = keras.ops.cast(keras.ops.equal(activations, _nearest_upsampled(pooled)), x.dtype)
-        return _nearest_upsampled(x) * maxima
+        maxima = keras.ops.cast(keras.ops.equal(activations, nearest_upsampled(pooled)), x.dtype)
+        return nearest_upsampled(x) * maxima
 
     def compute_output_shape(self, input_shapes):
         return (*input_shapes[1][:-1], input_shapes[0][-1])
-
-
-def _nearest_upsampled(images):
-    """x2 nearest-neighbour upsampling by depth-to-space (TFLite's DEPTH_TO_SPACE at any size)."""
-    return keras.ops.depth_to_space(keras.ops.concatenate([images] * 4, axis=-1), 2)
 
 
 @keras.saving.register_keras_serializable(package="tf_style")

@@ -156,15 +156,17 @@ def main(argv):
     target = os.path.join(_OUTPUT_ROOT.value, "universal")
     staging = tempfile.mkdtemp(prefix=".universal-", dir=_OUTPUT_ROOT.value)
     try:
-        files = {}
+        files, parameters = {}, {}  # parameters: by file name.
         for level, decoder in decoders.items():
             files[str(level)] = f"decoder_relu{level}_1.keras"
             save_keras_model(decoder, os.path.join(staging, files[str(level)]))
+            parameters[files[str(level)]] = int(decoder.count_params())
         photo_files = {}
         for level in levels:
             if level in photo_decoders:
                 photo_files[str(level)] = f"photo_decoder_relu{level}_1.keras"
                 save_keras_model(photo_decoders[level], os.path.join(staging, photo_files[str(level)]))
+                parameters[photo_files[str(level)]] = int(photo_decoders[level].count_params())
             elif level == 1 and photo_decoders:
                 photo_files[str(level)] = files[str(level)]  # No pooling to undo: the same decoder.
         model = UniversalStyleTransfer(decoders, "vgg16_hed")
@@ -232,11 +234,6 @@ def main(argv):
             "| level | file | parameters | steps | final losses |",
             "| --- | --- | --- | --- | --- |",
         ]
-        parameters = {
-            name: int(decoder.count_params())
-            for name, decoder in [*zip(files.values(), decoders.values())]
-            + [(photo_files[str(level)], photo_decoders[level]) for level in photo_levels]
-        }
         for record in card["training"]["levels"] + card["training"]["photorealistic_levels"]:
             level = str(record["level"])
             name = (photo_files if record.get("unpooling") else files)[level]

@@ -92,6 +92,13 @@ def style_statistics(
     return mean, root
 
 
+def _mean_and_inverse_root(features, regularization, num_iterations) -> tuple[tf.Tensor, tf.Tensor]:
+    """The features' channel means ``(B, C)`` and their regularised covariance's inverse square root."""
+    mean, covariance = feature_mean_and_covariance(features)
+    _, inverse_root = newton_schulz_roots(regularized(covariance, regularization), num_iterations)
+    return mean, inverse_root
+
+
 def whiten(
     features: tf.Tensor,
     regularization: float = DEFAULT_REGULARIZATION,
@@ -102,8 +109,7 @@ def whiten(
     The result's covariance is the identity (up to the regularisation floor).
     """
     features = tf.convert_to_tensor(features, tf.float32)
-    mean, covariance = feature_mean_and_covariance(features)
-    _, inverse_root = newton_schulz_roots(regularized(covariance, regularization), num_iterations)
+    mean, inverse_root = _mean_and_inverse_root(features, regularization, num_iterations)
     centred = features - mean[:, None, None, :]
     return tf.einsum("bhwc,bdc->bhwd", centred, inverse_root), mean
 
@@ -143,9 +149,7 @@ def wct_affine(
     picture's features are copied once instead of once per step (centre,
     whiten, colour, add the mean), which is what bounds memory at large sizes.
     """
-    content_features = tf.convert_to_tensor(content_features, tf.float32)
-    mean, covariance = feature_mean_and_covariance(content_features)
-    _, inverse_root = newton_schulz_roots(regularized(covariance, regularization), num_iterations)
+    mean, inverse_root = _mean_and_inverse_root(content_features, regularization, num_iterations)
     batch = tf.shape(mean)[0]
     if style_root.shape[0] == 1:  # One painting for every photo of the batch.
         style_mean = tf.repeat(style_mean, batch, axis=0)

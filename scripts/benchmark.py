@@ -173,6 +173,12 @@ _SKIP_UNIVERSAL_PHOTOREALISTIC = flags.DEFINE_bool(
     False,
     "Skip photorealistic universal transfer (apply --photorealistic: a photo takes another photo's look).",
 )
+_UNIVERSAL_MODEL = flags.DEFINE_enum(
+    "universal_model",
+    "universal",
+    ["universal", "universal_fast"],
+    "Which shipped universal model the universal section measures (universal_fast: apply --fast).",
+)
 _UNIVERSAL_PAINTINGS = flags.DEFINE_list(
     "universal_paintings",
     None,
@@ -1079,7 +1085,8 @@ def new_style_benchmark(backbone):
 def universal_benchmark(backbone):
     """Universal style transfer: every painting in ../shared on the Kodak photos, beside the peer's any-painting mode.
 
-    The picture measures and a sheet per painting (``fast_universal_<painting>.jpg``), then the
+    --universal_model picks the shipped model (universal_fast: the distilled encoder of ``apply --fast``).
+    The picture measures and a sheet per painting (``fast_<model>_<painting>.jpg``), then the
     latency: the TFLite transfer model at 512 x 512 and the Keras model, against the peer's
     any-painting mode on a 384 x 384 photo (its working size), in the same run.
     """
@@ -1092,23 +1099,29 @@ def universal_benchmark(backbone):
     from tf_style.losses.config import DEFAULT_STYLE_LAYERS
     from tf_style.networks.universal.contract import STYLE_STRENGTH_NAME
 
-    report = {"variant": _UNIVERSAL_VARIANT.value, "summary": [], "pictures": []}
+    fast = _UNIVERSAL_MODEL.value == universal.FAST_UNIVERSAL_MODEL
+    model_dir = universal.universal_model_dir(_UNIVERSAL_MODEL.value)
+    report = {"model": _UNIVERSAL_MODEL.value, "variant": _UNIVERSAL_VARIANT.value, "summary": [], "pictures": []}
     folder = os.path.join(_SHARED, "style")
     names = _UNIVERSAL_PAINTINGS.value or (sorted(os.listdir(folder)) if os.path.isdir(folder) else [])
     photos = _fast_photos()
     peer = _peer()
     scorer = build_feature_extractor(DEFAULT_STYLE_LAYERS, backbone)
-    model = universal.load_universal_model()
+    model = universal.load_universal_model(model_dir)
     for name in names if photos else []:
         painting = images.load_image(os.path.join(folder, name), max_size=1024)
         paint = universal.load_painting_style(
-            [painting], variant=_UNIVERSAL_VARIANT.value, num_threads=_NUM_THREADS.value, model=model
+            [painting],
+            variant=_UNIVERSAL_VARIANT.value,
+            num_threads=_NUM_THREADS.value,
+            model=model,
+            folder=model_dir,
         )
         summary, rows = _fast_pictures(
-            f"universal_{os.path.splitext(name)[0]}",
+            f"{_UNIVERSAL_MODEL.value}_{os.path.splitext(name)[0]}",
             painting,
             lambda photo, paint=paint: apply.apply_style(paint, photo),
-            f"tf_style any painting ({_UNIVERSAL_VARIANT.value})",
+            f"tf_style any painting{' --fast' if fast else ''} ({_UNIVERSAL_VARIANT.value})",
             photos,
             scorer,
             peer,
@@ -1136,7 +1149,7 @@ def universal_benchmark(backbone):
     statistics = model.style_statistics(painting)
     latency = {"keras_ms_512": _median_ms(lambda: model.transfer(square, statistics), repeats=5)}
     for variant in ("int8", "fp16"):
-        _, transfer_path = universal.tflite_files(variant)
+        _, transfer_path = universal.tflite_files(variant, model_dir)
         if os.path.exists(transfer_path):
             runner = runners.TFLiteRunner.from_file(transfer_path, num_threads=_NUM_THREADS.value)
             inputs = {**statistics, STYLE_STRENGTH_NAME: np.ones((1, 1), np.float32)}
@@ -1150,7 +1163,9 @@ def universal_benchmark(backbone):
     if names:
         painting_path = os.path.join(folder, names[0])
         report["large_photo"] = {
-            variant: _large_photo_run([f"--style_image={painting_path}", f"--model_variant={variant}"])
+            variant: _large_photo_run(
+                [f"--style_image={painting_path}", f"--model_variant={variant}", *(["--fast"] if fast else [])]
+            )
             for variant in ("int8", "keras")
         }
     return report

@@ -12,8 +12,14 @@ TFLite style encoder and transfer model (WCT) with float16 and with int8 weights
 transfer_photorealistic_<fp16|int8>.tflite with photorealistic decoders), each checked
 against the Keras model on --parity_images and the paintings in --paintings_dir;
 sample.jpg (the photo, the painting and the picture side by side), model_card.json
-and MODEL_CARD.md, into a temporary folder that replaces saved_models/universal
+and MODEL_CARD.md, into a temporary folder that replaces saved_models/<--name>
 only when everything is written.
+
+A run with a distilled encoder (train_decoders.py --encoder_width below 1: its
+coarsest level also holds encoder.keras) ships that encoder too, as
+encoder_relu<k>_1.keras, and is the fast model:
+
+    python scripts/package_universal.py --name=universal_fast --run_dir=runs/universal_fast ...
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ _PHOTOREALISTIC_LEVELS = flags.DEFINE_list(
 )
 _LEVELS = flags.DEFINE_list("levels", None, "Levels to ship (default: every level the run trained).")
 _MACHINE = flags.DEFINE_string("machine", None, "Where the decoders were trained, for the model card.")
+_NAME = flags.DEFINE_string("name", "universal", "The folder under --output_root: universal or universal_fast.")
 _OUTPUT_ROOT = flags.DEFINE_string("output_root", "saved_models", "Folder that holds the shipped networks.")
 
 _TRAINING_DATA_TERMS = (
@@ -138,8 +145,8 @@ def main(argv):
     import numpy as np
 
     from tf_style.io.images import load_image, resize_image, save_image
-    from tf_style.networks.saving import save_keras_model
-    from tf_style.networks.universal.model import UniversalStyleTransfer
+    from tf_style.networks.saving import load_keras_model, save_keras_model
+    from tf_style.networks.universal.model import UniversalStyleTransfer, distilled_extractor_builder
 
     run_dir = _RUN_DIR.value
     levels = _trained_levels(run_dir)
@@ -153,14 +160,24 @@ def main(argv):
     if photo_run_dir and not set(photo_levels) <= set(levels):
         raise SystemExit(f"package_universal: {photo_run_dir} has levels the painting decoders lack")
     photo_decoders = {level: _load_decoder(photo_run_dir, level) for level in photo_levels}
-    target = os.path.join(_OUTPUT_ROOT.value, "universal")
-    staging = tempfile.mkdtemp(prefix=".universal-", dir=_OUTPUT_ROOT.value)
+    encoder_path = os.path.join(run_dir, f"relu{levels[0]}_1", "encoder.keras")
+    encoder = load_keras_model(encoder_path, output_channels=None) if os.path.exists(encoder_path) else None
+    if encoder is not None and (photo_decoders or len(levels) > 1):
+        raise SystemExit("package_universal: a distilled encoder ships with one level and no photorealistic decoders")
+    builder = distilled_extractor_builder(encoder) if encoder is not None else None
+    target = os.path.join(_OUTPUT_ROOT.value, _NAME.value)
+    staging = tempfile.mkdtemp(prefix=f".{_NAME.value}-", dir=_OUTPUT_ROOT.value)
     try:
         files, parameters = {}, {}  # parameters: by file name.
         for level, decoder in decoders.items():
             files[str(level)] = f"decoder_relu{level}_1.keras"
             save_keras_model(decoder, os.path.join(staging, files[str(level)]))
             parameters[files[str(level)]] = int(decoder.count_params())
+        encoder_file = None
+        if encoder is not None:
+            encoder_file = f"encoder_relu{levels[0]}_1.keras"
+            save_keras_model(encoder, os.path.join(staging, encoder_file))
+            parameters[encoder_file] = int(encoder.count_params())
         photo_files = {}
         for level in levels:
             if level in photo_decoders:
@@ -169,7 +186,7 @@ def main(argv):
                 parameters[photo_files[str(level)]] = int(photo_decoders[level].count_params())
             elif level == 1 and photo_decoders:
                 photo_files[str(level)] = files[str(level)]  # No pooling to undo: the same decoder.
-        model = UniversalStyleTransfer(decoders, "vgg16_hed")
+        model = UniversalStyleTransfer(decoders, "vgg16_hed", extractor_builder=builder)
         photo = load_image(_SAMPLE_IMAGE.value, max_size=512)
         painting = load_image(_SAMPLE_PAINTING.value, max_size=1024)
         picture = model.transfer(photo, model.style_statistics(painting))
@@ -193,10 +210,11 @@ def main(argv):
             )
         conversions = _convert_tflite(model, staging, photo_model)
         card = {
-            "name": "universal",
+            "name": _NAME.value,
             "kind": "universal style transfer (whitening and colouring transforms, Li et al. 2017)",
             "backbone": "vgg16_hed",
             "encoder_pooling": "max",
+            **({"encoder": encoder_file, "encoder_width": builder.width} if encoder is not None else {}),
             "decoders": files,
             **({"photorealistic_decoders": photo_files} if photo_files else {}),
             "alignment": model.alignment,
@@ -221,15 +239,31 @@ def main(argv):
         with open(os.path.join(staging, "model_card.json"), "w", encoding="utf-8") as file:
             json.dump(card, file, indent=2)
             file.write("\n")
+        if encoder is None:
+            intro = [
+                "# Universal style transfer: decoders for any painting",
+                "",
+                "Paints a photo like any painting in one pass, with no training for the painting: the photo's "
+                "VGG16 features (the offline `vgg16_hed` backbone, max pooling) at "
+                f"{', '.join(f'relu{level}_1' for level in levels)} take the "
+                "painting's mean and covariance (whitening and colouring, Li et al., NeurIPS 2017), coarse to "
+                "fine, and these decoders turn them back into pictures. They were trained only to reconstruct "
+                "photos (pixel and feature losses): no painting was used.",
+            ]
+        else:
+            intro = [
+                "# Universal style transfer, fast: a distilled encoder and its decoder for any painting",
+                "",
+                f"Paints a photo like any painting in one pass, with no training for the painting: a VGG16-shaped "
+                f"encoder {builder.width:g} times as wide as the VGG, distilled from the offline `vgg16_hed` "
+                f"backbone (a 1 x 1 map of its features gives the VGG's back), encodes the photo to "
+                f"relu{levels[0]}_1; the features take the painting's mean and covariance (whitening and "
+                "colouring, Li et al., NeurIPS 2017) and the decoder turns them back into a picture. Encoder and "
+                "decoder were trained together on photos alone (`tf_style.training.distillation`): no painting "
+                "was used. It trades the VGG model's finer texture for speed (`tf-style apply --fast`).",
+            ]
         lines = [
-            "# Universal style transfer: decoders for any painting",
-            "",
-            "Paints a photo like any painting in one pass, with no training for the painting: the photo's "
-            "VGG16 features (the offline `vgg16_hed` backbone, max pooling) at "
-            f"{', '.join(f'relu{level}_1' for level in levels)} take the "
-            "painting's mean and covariance (whitening and colouring, Li et al., NeurIPS 2017), coarse to "
-            "fine, and these decoders turn them back into pictures. They were trained only to reconstruct "
-            "photos (pixel and feature losses): no painting was used.",
+            *intro,
             "",
             "| level | file | parameters | steps | final losses |",
             "| --- | --- | --- | --- | --- |",
@@ -240,6 +274,11 @@ def main(argv):
             losses = ", ".join(f"{key} {value}" for key, value in record["final_losses"].items())
             lines.append(
                 f"| {record['layer']} | {name} | {parameters[name]:,} | {record.get('steps', '?')} | {losses} |"
+            )
+        if encoder_file is not None:
+            lines.append(
+                f"| relu{levels[0]}_1 (encoder) | {encoder_file} | {parameters[encoder_file]:,} | "
+                "trained with the decoder | |"
             )
         if photo_files:
             lines += [
@@ -252,7 +291,8 @@ def main(argv):
         lines += [
             "",
             f"Trained on {_MACHINE.value}. Use: `tf-style apply --style_image=painting.jpg "
-            "--content_image=photo.jpg`; the figures are in docs/benchmarks.md.",
+            f"--content_image=photo.jpg{' --fast' if encoder is not None else ''}`; the figures are in "
+            "docs/benchmarks.md.",
             "",
             f"**Training data.** {_TRAINING_DATA_TERMS}",
             "",

@@ -3,9 +3,17 @@
     python scripts/train_decoders.py --levels=4,3,2,1 --train_dir=../shared/train/bsds500/train \
         --output_dir=runs/universal
 
-With --unpooling they are the photorealistic decoders (`--photorealistic`).
+With --unpooling they are the photorealistic decoders (`--photorealistic`). With
+--encoder_width below 1 each level's run also trains a small encoder of that width
+distilled from the VGG (`tf_style.training.distillation`) and the decoder decodes it:
+the fast universal model (`--fast`), usually one level:
+
+    python scripts/train_decoders.py --levels=3 --encoder_width=0.25 --width=1 --num_steps=3000 \
+        --crop_size=192 --batch_size=8 --output_dir=runs/universal_fast
+
 Each level trains in <output_dir>/relu<k>_1 (checkpoints, TensorBoard logs; a
-stopped run resumes where it stopped) and ends as <output_dir>/relu<k>_1/decoder.keras.
+stopped run resumes where it stopped) and ends as <output_dir>/relu<k>_1/decoder.keras
+(and encoder.keras when distilled).
 `scripts/package_universal.py` then ships them in saved_models/universal/.
 """
 
@@ -33,6 +41,9 @@ _PRECISION = flags.DEFINE_enum("precision", "auto", ["auto", "float32", "bfloat1
 _UNPOOLING = flags.DEFINE_boolean(
     "unpooling", False, "Trains the photorealistic decoders (unpooling to the encoder's maxima)."
 )
+_ENCODER_WIDTH = flags.DEFINE_float(
+    "encoder_width", 1.0, "Below 1: also train a small encoder this wide, distilled from the VGG (the fast model)."
+)
 _SEED = flags.DEFINE_integer("seed", 0, "Seeds the decoders' weights and the photo stream.")
 
 
@@ -41,6 +52,7 @@ def main(argv):
     from tf_style.networks.saving import float32_copy, save_keras_model
     from tf_style.training.data import list_training_images
     from tf_style.training.decoders import DecoderTrainConfig, DecoderTraining
+    from tf_style.training.distillation import DistillationConfig, EncoderDistillation
 
     photos = list_training_images(_TRAIN_DIR.value)
     levels = [int(level) for level in _LEVELS.value]
@@ -49,9 +61,8 @@ def main(argv):
         sys.exit("train_decoders: --num_steps takes one number or one per level")
     steps = steps * len(levels) if len(steps) == 1 else steps
     for level, num_steps in zip(levels, steps):
-        config = DecoderTrainConfig(
+        schedule = dict(
             level=level,
-            width=_WIDTH.value,
             num_steps=num_steps,
             crop_size=_CROP_SIZE.value,
             batch_size=_BATCH_SIZE.value,
@@ -59,11 +70,17 @@ def main(argv):
             precision=_PRECISION.value,
             pixel_weight=_PIXEL_WEIGHT.value,
             feature_weight=_FEATURE_WEIGHT.value,
-            unpooling=_UNPOOLING.value,
             seed=_SEED.value,
         )
         run_dir = os.path.join(_OUTPUT_DIR.value, f"relu{level}_1")
-        training = DecoderTraining(photos, config, run_dir)
+        if _ENCODER_WIDTH.value < 1.0:
+            if _UNPOOLING.value:
+                sys.exit("train_decoders: --unpooling with a distilled encoder is not supported")
+            config = DistillationConfig(encoder_width=_ENCODER_WIDTH.value, decoder_width=_WIDTH.value, **schedule)
+            training = EncoderDistillation(photos, config, run_dir)
+        else:
+            config = DecoderTrainConfig(width=_WIDTH.value, unpooling=_UNPOOLING.value, **schedule)
+            training = DecoderTraining(photos, config, run_dir)
         began = time.perf_counter()
         for progress in training.run():
             if progress.step % 50 == 0 or progress.step == progress.num_steps:
@@ -74,6 +91,8 @@ def main(argv):
                     flush=True,
                 )
         save_keras_model(float32_copy(training.decoder), os.path.join(run_dir, "decoder.keras"), overwrite=True)
+        if _ENCODER_WIDTH.value < 1.0:
+            save_keras_model(float32_copy(training.encoder), os.path.join(run_dir, "encoder.keras"), overwrite=True)
         print(f"relu{level}_1: {os.path.join(run_dir, 'decoder.keras')} in {time.perf_counter() - began:.0f} s")
 
 

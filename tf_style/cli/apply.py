@@ -2,8 +2,9 @@
 
 --style_image instead of --model paints like that painting (repeat it, with --style_blend, for a blend)
 with no training: the shipped universal style transfer network (its decoders, on the offline VGG16
-encoder); --transform, --style_strength and --style_size tune it. With --photorealistic the style image
-is a photo whose look (colours, light) another photo takes without its edges moving.
+encoder); --transform, --style_strength and --style_size tune it, and --fast picks the fast one (a small
+encoder distilled from the VGG). With --photorealistic the style image is a photo whose look (colours,
+light) another photo takes without its edges moving.
 --model takes a shipped style's name (`--model_variant` picks its file) or a model file. A multi-style
 network (the shipped multi_style, or a file of one) paints the style named by --style, or a blend of
 its styles by --style_weights=starry_night:0.5,the_scream:0.5.
@@ -73,6 +74,12 @@ _PHOTOREALISTIC = flags.DEFINE_bool(
     False,
     "With --style_image (a photo): the picture stays a photo, with the style photo's colours and light "
     "and no distortion (unpooling decoders and edge-keeping smoothing).",
+)
+_FAST = flags.DEFINE_bool(
+    "fast",
+    False,
+    "With --style_image: the fast universal model (a small encoder distilled from the VGG, one level): "
+    "several times faster, with coarser texture.",
 )
 _LAYOUT_STRENGTH = flags.DEFINE_float(
     "layout_strength",
@@ -171,6 +178,10 @@ def apply_main(argv: list[str]) -> int:
         )
     if _PHOTOREALISTIC.value and not _STYLE_IMAGE.value:
         raise ConfigError("--photorealistic gives a photo another photo's look: give that photo as --style_image")
+    if _FAST.value and not _STYLE_IMAGE.value:
+        raise ConfigError("--fast picks the fast universal model: it paints like a --style_image, not a --model")
+    if _FAST.value and _PHOTOREALISTIC.value:
+        raise ConfigError("--fast has no photorealistic decoders: use --photorealistic without --fast")
     from tf_style import demo
     from tf_style.inference import apply, registry
     from tf_style.inference.styles import parse_style_weights
@@ -190,7 +201,7 @@ def apply_main(argv: list[str]) -> int:
     if tile_size is not None and tile_size < 2 * _TILE_OVERLAP.value:
         raise ConfigError(f"--tile_size must be at least twice --tile_overlap ({2 * _TILE_OVERLAP.value})")
     if paintings:
-        from tf_style.inference.universal import load_painting_style
+        from tf_style.inference.universal import FAST_UNIVERSAL_MODEL, load_painting_style, universal_model_dir
 
         # The TFLite files paint with WCT; AdaIN runs the Keras model.
         variant = "keras" if _TRANSFORM.value != "wct" else _MODEL_VARIANT.value
@@ -207,6 +218,7 @@ def apply_main(argv: list[str]) -> int:
                 photorealistic=_PHOTOREALISTIC.value,
                 variant=variant,
                 num_threads=_NUM_THREADS.value,
+                folder=universal_model_dir(FAST_UNIVERSAL_MODEL) if _FAST.value else None,
             )
     else:
         if _MAX_SIZE.value is not None or not registry.resolve_model_path(_MODEL.value, _MODEL_VARIANT.value).endswith(

@@ -20,15 +20,16 @@ from tf_style.errors import ConfigError, ModelError
 from tf_style.inference import registry
 from tf_style.inference.tiles import StyleFunction
 
-# The shipped decoders' folder under saved_models/.
+# The shipped models' folders under saved_models/: the VGG16 encoder's, and the fast one with a distilled encoder.
 UNIVERSAL_MODEL = "universal"
+FAST_UNIVERSAL_MODEL = "universal_fast"
 # A painting smaller than this on a side holds too few strokes to have a style; it is refused.
 MIN_PAINTING_SIZE = 16
 
 
-def universal_model_dir() -> str:
-    """The folder of the shipped universal decoders."""
-    return os.path.join(registry.saved_models_dir(), UNIVERSAL_MODEL)
+def universal_model_dir(name: str = UNIVERSAL_MODEL) -> str:
+    """The folder of a shipped universal model (`UNIVERSAL_MODEL` or `FAST_UNIVERSAL_MODEL`)."""
+    return os.path.join(registry.saved_models_dir(), name)
 
 
 def _card(folder: str) -> dict:
@@ -42,8 +43,9 @@ def load_universal_model(folder: str | None = None, extractor_builder=None, phot
 
     Args:
         folder: Holds ``model_card.json`` (its ``backbone``, ``decoders`` and
-            ``photorealistic_decoders``: ``{level: file name}``) and the decoder
-            files; None for the shipped one.
+            ``photorealistic_decoders``: ``{level: file name}``, and ``encoder``, the
+            file of a distilled encoder, when the backbone's own is not used) and
+            those files; None for the shipped `UNIVERSAL_MODEL`.
         extractor_builder: Builds the encoder (`UniversalStyleTransfer`'s argument; tests pass tiny ones).
         photorealistic: Loads the unpooling decoders (a photo takes another photo's look without distortion).
 
@@ -67,12 +69,18 @@ def load_universal_model(folder: str | None = None, extractor_builder=None, phot
             raise ModelError(f"{card_path} has no photorealistic decoders (photorealistic_decoders)")
         files = card[key]
         levels = {int(level): os.path.join(folder, name) for level, name in files.items()}
+        encoder_file = card.get("encoder")
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise ModelError(f"no readable universal model card at {card_path} ({type(error).__name__})") from None
     from tf_style.backbones.vgg import ARCHITECTURE
 
     if backbone not in ARCHITECTURE:
         raise ModelError(f"{card_path}: unknown backbone {backbone!r}")
+    if encoder_file is not None and extractor_builder is None:
+        from tf_style.networks.universal.model import distilled_extractor_builder
+
+        encoder = load_keras_model(os.path.join(folder, encoder_file), output_channels=None)
+        extractor_builder = distilled_extractor_builder(encoder)
     model = UniversalStyleTransfer(
         {level: load_keras_model(path, input_channels=None) for level, path in levels.items()},
         backbone,
@@ -100,6 +108,7 @@ def load_painting_style(
     variant: str = "keras",
     num_threads: int | None = None,
     model=None,
+    folder: str | None = None,
 ) -> StyleFunction:
     """A function that paints photos like one painting, or a blend of several, with no training.
 
@@ -125,7 +134,10 @@ def load_painting_style(
             the shipped TFLite style encoder and transfer model with LiteRT (WCT only;
             the photorealistic transfer model with `photorealistic`).
         num_threads: CPU threads for TFLite; None for its default.
-        model: A `UniversalStyleTransfer` (Keras); None for the shipped one.
+        model: A `UniversalStyleTransfer` (Keras); None for the one in `folder`.
+        folder: The model's folder (`load_universal_model`; its TFLite files for the
+            TFLite variants); None for the shipped `UNIVERSAL_MODEL`
+            (``universal_model_dir(FAST_UNIVERSAL_MODEL)`` is the fast one).
 
     Returns:
         ``f(image) -> picture``, both float32 (H, W, 3) in [0, 1] (`tf_style.inference.apply.apply_style` takes it).
@@ -161,7 +173,7 @@ def load_painting_style(
     if len(blend) != len(paintings):
         raise ConfigError(f"{len(blend)} blend weights for {len(paintings)} paintings")
     if variant == "keras":
-        model = model or load_universal_model(photorealistic=photorealistic)
+        model = model or load_universal_model(folder, photorealistic=photorealistic)
         if model.photorealistic != photorealistic:
             raise ConfigError(
                 f"photorealistic={photorealistic} needs a model "
@@ -170,7 +182,7 @@ def load_painting_style(
         transfer = _keras_painting_style(paintings, blend, transform, style_strength, style_size, model)
     else:
         transfer = _tflite_painting_style(
-            paintings, blend, style_strength, style_size, variant, num_threads, photorealistic
+            paintings, blend, style_strength, style_size, variant, num_threads, photorealistic, folder
         )
     if layout_strength == 0.0:
         return transfer
@@ -208,7 +220,7 @@ def tflite_files(variant: str, folder: str | None = None, photorealistic: bool =
 
 
 def _tflite_painting_style(
-    paintings, blend, style_strength, style_size, variant, num_threads, photorealistic
+    paintings, blend, style_strength, style_size, variant, num_threads, photorealistic, folder
 ) -> StyleFunction:
     from PIL import Image
 
@@ -221,10 +233,11 @@ def _tflite_painting_style(
         pad_for_transfer,
     )
 
-    encoder_path, transfer_path = tflite_files(variant, photorealistic=photorealistic)
+    folder = folder or universal_model_dir()
+    encoder_path, transfer_path = tflite_files(variant, folder, photorealistic=photorealistic)
     encoder = TFLiteRunner.from_file(encoder_path, num_threads=num_threads, paints=False)
     transfer = TFLiteRunner.from_file(transfer_path, num_threads=num_threads)
-    alignment = _card(universal_model_dir()).get("photorealistic_alignment" if photorealistic else "alignment", 8)
+    alignment = _card(folder).get("photorealistic_alignment" if photorealistic else "alignment", 8)
     statistics = []
     for painting in paintings:
         if style_size is not None:  # With Pillow: this path runs without TensorFlow.

@@ -43,7 +43,7 @@ def save_keras_model(model: keras.Model, path: str, overwrite: bool = False) -> 
             os.remove(temporary)
 
 
-def load_keras_model(path: str, input_channels: int | None = 3) -> keras.Model:
+def load_keras_model(path: str, input_channels: int | None = 3, output_channels: int | None = 3) -> keras.Model:
     """Loads a network saved by `save_keras_model` (any of the project's networks).
 
     Args:
@@ -51,10 +51,12 @@ def load_keras_model(path: str, input_channels: int | None = 3) -> keras.Model:
         input_channels: The channels its first input must have: 3 for an
             image-to-image network; None for any (a decoder of universal style
             transfer, whose input is a level's features).
+        output_channels: The channels its first output must have: 3 (RGB) but for
+            a distilled encoder of universal style transfer (None: features).
 
     Raises:
         ModelError: the file is missing, empty, a directory, or not a model
-            whose first input has `input_channels` channels and whose output is RGB.
+            whose first input and output have those channels.
     """
     check_model_file(path)
     _check_archive(path)
@@ -66,9 +68,13 @@ def load_keras_model(path: str, input_channels: int | None = 3) -> keras.Model:
         channels = (model.inputs[0].shape[-1], model.outputs[0].shape[-1])
     except (AttributeError, IndexError, TypeError):
         channels = None
-    if channels is None or channels[1] != 3 or input_channels not in (None, channels[0]):
-        kind = "an image-to-image model (RGB in" if input_channels == 3 else "a decoder (features in"
-        raise ModelError(f"not {kind}, RGB out): {path}")
+    if channels is None or output_channels not in (None, channels[1]) or input_channels not in (None, channels[0]):
+        kind = {
+            (3, 3): "an image-to-image model (RGB in, RGB out)",
+            (None, 3): "a decoder (features in, RGB out)",
+            (3, None): "an encoder (RGB in, features out)",
+        }[(input_channels, output_channels)]
+        raise ModelError(f"not {kind}: {path}")
     return model
 
 

@@ -33,7 +33,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tf_style.backbones.feature_extractor import build_feature_extractor
+from tf_style.backbones import vgg
+from tf_style.backbones.feature_extractor import FeatureExtractor, build_feature_extractor
 from tf_style.backbones.vgg import ARCHITECTURE
 from tf_style.errors import ConfigError
 from tf_style.io.images import fit_within, resize_image
@@ -264,3 +265,36 @@ class UniversalStyleTransfer:
                 lambda inputs: network(inputs, training=False), reduce_retracing=True
             )
         return self._compiled[network.name]
+
+
+def distilled_extractor_builder(encoder: keras.Model):
+    """An ``extractor_builder`` for `UniversalStyleTransfer` that serves a distilled encoder.
+
+    Args:
+        encoder: A VGG-shaped stack narrower than the VGG, from Caffe-preprocessed
+            BGR to some ``relu{k}_1`` with the VGG's layer names
+            (`tf_style.training.distillation.EncoderDistillation.encoder`).
+
+    Returns:
+        ``build(layers, backbone, pooling=..., precision=...)`` -> a `FeatureExtractor`
+        of the encoder's width carrying its weights; ``build.width`` is that width.
+
+    Raises (when called):
+        ConfigError: a layer deeper than the encoder reaches.
+    """
+    width = int(encoder.get_layer("block1_conv1").filters) / vgg.BLOCK_WIDTHS[0]
+    names = {layer.name for layer in encoder.layers}
+
+    def build(layers, backbone, pooling=ENCODER_POOLING, precision="float32", **_) -> FeatureExtractor:
+        extractor = build_feature_extractor(
+            layers, backbone, pooling=pooling, weights=None, width=width, precision=precision
+        )
+        for layer in extractor.taps.layers:
+            if layer.weights:
+                if layer.name not in names:
+                    raise ConfigError(f"the distilled encoder stops before {layer.name}")
+                layer.set_weights(encoder.get_layer(layer.name).get_weights())
+        return extractor
+
+    build.width = width
+    return build

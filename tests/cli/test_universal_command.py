@@ -39,16 +39,14 @@ def test_a_photo_is_painted_like_a_grayscale_painting_and_a_blend(photo_and_pain
     assert np.abs(picture - make_photo(72, 96)).mean() > 0.02  # Painted, not the photo back.
 
 
-@pytest.mark.parametrize("variant", ["int8", "keras"])
-def test_the_fast_model_paints_like_a_painting(photo_and_painting, tmp_path, variant):
-    # Its encoder ships with it: no backbone package is needed.
+def test_the_fast_model_paints_like_a_painting(photo_and_painting, tmp_path):
+    # Its encoder ships with it: no backbone package is needed. (Keras: tests/training/test_distillation.py.)
     photo, painting = photo_and_painting
     output = tmp_path / "fast.png"
     status, _, err = tf_style(
         "apply",
         f"--style_image={painting}",
         "--fast",
-        f"--model_variant={variant}",
         f"--content_image={photo}",
         f"--output_image={output}",
     )

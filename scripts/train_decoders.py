@@ -8,7 +8,7 @@ With --unpooling they are the photorealistic decoders (`--photorealistic`). With
 distilled from the VGG (`tf_style.training.distillation`) and the decoder decodes it:
 the fast universal model (`--fast`), usually one level:
 
-    python scripts/train_decoders.py --levels=3 --encoder_width=0.25 --width=1 --num_steps=3000 \
+    python scripts/train_decoders.py --levels=3 --encoder_width=0.25 --width=0.5 --num_steps=3000 \
         --crop_size=192 --batch_size=8 --output_dir=runs/universal_fast
 
 Each level trains in <output_dir>/relu<k>_1 (checkpoints, TensorBoard logs; a

@@ -16,6 +16,20 @@ from tf_style.validation import check_choice, check_finite, check_whole
 TRAINABLE = ("all", "norms")
 
 
+def check_schedule(config, min_crop_size: int) -> None:
+    """ConfigError unless a training config's schedule fields are sane.
+
+    The fields every `tf_style.training.trainer.Trainer` config has: ``crop_size``
+    (at least `min_crop_size`), ``batch_size``, ``num_steps``, ``checkpoint_every``,
+    ``log_every``, ``sample_every`` (whole numbers of at least 1) and ``learning_rate``
+    (finite, not zero).
+    """
+    check_finite("learning_rate", config.learning_rate, allow_zero=False)
+    check_whole("crop_size", config.crop_size, min_crop_size)
+    for name in ("batch_size", "num_steps", "checkpoint_every", "log_every", "sample_every"):
+        check_whole(name, getattr(config, name), 1)
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig(LossConfig):
     """Everything that decides a training run.
@@ -80,14 +94,5 @@ class TrainConfig(LossConfig):
                 f"trainable={self.trainable} trains part of a trained network, so it needs init_model "
                 "(multi_style, say); random weights must all be trained"
             )
-        for name in ("style_scale", "learning_rate"):
-            check_finite(name, getattr(self, name), allow_zero=False)
-        for name, low in (
-            ("crop_size", 32),
-            ("batch_size", 1),
-            ("num_steps", 1),
-            ("checkpoint_every", 1),
-            ("log_every", 1),
-            ("sample_every", 1),
-        ):
-            check_whole(name, getattr(self, name), low)
+        check_finite("style_scale", self.style_scale, allow_zero=False)
+        check_schedule(self, min_crop_size=32)

@@ -27,9 +27,10 @@ from tf_style import hardware
 from tf_style.backbones import vgg
 from tf_style.backbones.feature_extractor import build_feature_extractor
 from tf_style.networks.universal.decoder import ENCODER_POOLING, build_decoder, level_layer, pooling_sources
+from tf_style.training.config import check_schedule
 from tf_style.training.data import make_photo_dataset
 from tf_style.training.trainer import Trainer
-from tf_style.validation import check_choice, check_finite, check_whole
+from tf_style.validation import check_choice, check_finite
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,17 +72,8 @@ class DecoderTrainConfig:
         check_choice("precision", self.precision, hardware.PRECISIONS)
         for name in ("pixel_weight", "feature_weight"):
             check_finite(name, getattr(self, name), allow_zero=True)
-        check_finite("learning_rate", self.learning_rate, allow_zero=False)
         check_finite("width", self.width, allow_zero=False)
-        for name, low in (
-            ("crop_size", 2 ** (self.level - 1)),
-            ("batch_size", 1),
-            ("num_steps", 1),
-            ("checkpoint_every", 1),
-            ("log_every", 1),
-            ("sample_every", 1),
-        ):
-            check_whole(name, getattr(self, name), low)
+        check_schedule(self, min_crop_size=2 ** (self.level - 1))
 
 
 class DecoderTraining(Trainer):

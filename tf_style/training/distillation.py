@@ -39,8 +39,9 @@ from tf_style.backbones import vgg
 from tf_style.backbones.feature_extractor import VGGPreprocessing, build_feature_extractor
 from tf_style.errors import ConfigError
 from tf_style.networks.universal.decoder import ENCODER_POOLING, build_decoder, level_layer
+from tf_style.training.config import check_schedule
 from tf_style.training.trainer import Trainer
-from tf_style.validation import check_choice, check_finite, check_whole
+from tf_style.validation import check_choice, check_finite
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,20 +85,11 @@ class DistillationConfig:
         check_choice("precision", self.precision, hardware.PRECISIONS)
         for name in ("embedding_weight", "pixel_weight", "feature_weight"):
             check_finite(name, getattr(self, name), allow_zero=True)
-        check_finite("learning_rate", self.learning_rate, allow_zero=False)
         for name in ("encoder_width", "decoder_width"):
             value = getattr(self, name)
             if not 0.0 < value <= 1.0:
                 raise ConfigError(f"{name} must be in (0, 1], got {value!r}")
-        for name, low in (
-            ("crop_size", 2 ** (self.level - 1)),
-            ("batch_size", 1),
-            ("num_steps", 1),
-            ("checkpoint_every", 1),
-            ("log_every", 1),
-            ("sample_every", 1),
-        ):
-            check_whole(name, getattr(self, name), low)
+        check_schedule(self, min_crop_size=2 ** (self.level - 1))
 
 
 class EncoderDistillation(Trainer):

@@ -260,7 +260,8 @@ def main(argv):
                 f"relu{levels[0]}_1; the features take the painting's mean and covariance (whitening and "
                 "colouring, Li et al., NeurIPS 2017) and the decoder turns them back into a picture. Encoder and "
                 "decoder were trained together on photos alone (`tf_style.training.distillation`): no painting "
-                "was used. It trades the VGG model's finer texture for speed (`tf-style apply --fast`).",
+                "was used. It is several times faster than the VGG model and paints a much weaker style: the "
+                "painting's palette and fine texture, no strokes (`tf-style apply --fast`).",
             ]
         lines = [
             *intro,

@@ -13,8 +13,8 @@ VGG16 encoder passes cost about 45 G multiply-adds. A VGG-shaped encoder a
 quarter as wide costs a sixteenth. Trained alone to reconstruct photos its
 features would carry the photo but not the VGG's notion of texture, which is
 what whitening and colouring move; the embedding term asks that a linear map of
-them give the VGG's features back, so their covariances are the VGG's covariances
-seen through that map (the linear-embedding loss of collaborative distillation,
+them give the VGG's features back, so their covariances are, as far as the map
+succeeds, the VGG's covariances seen through it (the linear-embedding loss of collaborative distillation,
 Wang et al., CVPR 2020). The decoder learns beside it, so the encoder also
 learns features that can be decoded (their collaborative term), and the picture's
 feature error is read by the VGG itself, not by the student.

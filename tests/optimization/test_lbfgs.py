@@ -171,6 +171,26 @@ def test_failed_line_search_keeps_the_point_and_reports_its_losses():
     assert optimizer.failed_line_searches == 1
 
 
+def test_a_step_the_loss_cannot_see_is_a_failed_line_search_not_an_accepted_one():
+    # As a bfloat16 network sees a picture: the loss reads x rounded to 8 significant bits,
+    # the gradient is exact. The first, cautious step moves each component by about 1e-4,
+    # which the rounding hides, so every trial has the start's loss. Accepting such a step
+    # (its Armijo margin below the loss's own rounding) left a run at its start for 100 steps
+    # without ever reporting the failure that sends it on in float32.
+    def value_and_gradient(v):
+        seen = tf.cast(tf.cast(v, tf.bfloat16), tf.float32)
+        loss = tf.reduce_sum(tf.square(seen - 0.3))
+        return loss, 2.0 * (v - 0.3), {}
+
+    x = tf.Variable(tf.fill([10_000], 0.5))
+    optimizer = LBFGS(x, value_and_gradient)
+    for _ in range(3):
+        loss, _ = optimizer.step()
+        assert float(loss) == pytest.approx(400.0, rel=1e-6)
+    assert optimizer.failed_line_searches == 3
+    np.testing.assert_array_equal(x.numpy(), np.full(10_000, 0.5, np.float32))
+
+
 def test_after_a_failed_line_search_the_next_one_starts_shorter():
     # The first step is one unit per component whatever the gradient's size: for a minimum
     # 1e-5 away it overshoots beyond what 3 halvings repair. Repeating the same step lengths

@@ -199,9 +199,13 @@ class LBFGS:
         trial = self._project(x + step_length * direction)
         self.evaluations.assign_add(1)
         loss, gradient, aux = self._value_and_gradient(trial)
-        # Armijo on the step actually taken (projection may shorten it): f(x + s) <= f(x) + c g.s
+        # Armijo on the step actually taken (projection may shorten it): f(x + s) <= f(x) + c g.s.
+        # And the loss must fall: when c g.s is below the loss's rounding, f(x) + c g.s rounds to
+        # f(x), and a step the loss cannot see (a bfloat16 network rounds away a change of 1e-6
+        # per pixel) would pass as "accepted", again and again, and the run would never move
+        # nor report the failed line search that sends it on in float32.
         decrease = _ARMIJO * tf.reduce_sum(self.gradient * (trial - x))
-        accepted = tf.math.is_finite(loss) & (loss <= self.loss + decrease) & (decrease < 0.0)
+        accepted = tf.math.is_finite(loss) & (loss <= self.loss + decrease) & (loss < self.loss) & (decrease < 0.0)
         return trial, loss, gradient, aux, accepted
 
     def _accept(self, trial, loss, gradient):

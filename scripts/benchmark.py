@@ -900,13 +900,8 @@ def picture_benchmark(backbone):
 
 
 def _median_ms(run, repeats: int = 10) -> float:
-    run()  # Warm-up: allocation, delegates.
-    times = []
-    for _ in range(repeats):
-        began = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - began) * 1000.0)
-    return statistics.median(times)
+    """Median ms of `run()` over `repeats` calls, after a warm-up."""
+    return _interleaved_median_ms({"run": run}, repeats)["run"]
 
 
 def _interleaved_median_ms(runs, repeats: int = 10) -> dict:

@@ -852,17 +852,19 @@ def picture_benchmark(backbone):
     for pair, photo_name, painting_name, photo, painting in _shared_pairs(_PICTURE_PAIRS.value, size):
         grams = measures.painting_grams(painting, size, scorer, DEFAULT_STYLE_LAYERS)
         pictures = {}
+        float32_from_step = {}  # Where a bfloat16 run went on in float32 (it then takes float32's time).
         for name, config in configs.items():
             began = time.perf_counter()
-            pictures[name] = (
-                stylize(photo, painting, config, extractor=extractors[name]).image,
-                time.perf_counter() - began,
-            )
+            result = stylize(photo, painting, config, extractor=extractors[name])
+            pictures[name] = (result.image, time.perf_counter() - began)
+            float32_from_step[name] = result.float32_from_step
         if peer is not None:
             began = time.perf_counter()
             pictures["peer_any_painting"] = (peer.any_painting(photo, painting), time.perf_counter() - began)
         for name, (picture, seconds) in pictures.items():
             row = {"pair": pair, "candidate": name, "seconds": seconds}
+            if name in float32_from_step:
+                row["float32_from_step"] = float32_from_step[name]
             row.update(measures.measure(photo, picture, painting, grams, scorer))
             row["grid_peak"] = measures.grid_peak(picture)
             row["flat_noise"] = measures.flat_noise(photo, picture)
@@ -873,7 +875,8 @@ def picture_benchmark(backbone):
                 f"  {pair:<36} {name:<20} {seconds:6.1f} s  edges {row['edge_agreement']:.3f}  layout "
                 f"{row['layout_correlation']:.3f}  colours {row['color_histogram_distance']:.3f}  Gram "
                 f"{row['style_distance']:.3f}  grid {row['grid_peak']:.2f}  flat noise {row['flat_noise']:.3f}  "
-                f"foreign {row['foreign_colors']:.3f}  border {255 * row['border_step']:.0f}",
+                f"foreign {row['foreign_colors']:.3f}  border {255 * row['border_step']:.0f}"
+                + (f"  float32 from step {row['float32_from_step']}" if row.get("float32_from_step") else ""),
                 flush=True,
             )
             if _OUTPUT_DIR.value:

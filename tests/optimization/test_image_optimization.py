@@ -107,7 +107,9 @@ def test_init_kinds(photo, painting, tiny_extractor, tmp_path, init):
     first = next(iter(optimization.run()))
     assert first.step == 1
     if init == "content":
-        assert first.losses["content_loss"] == pytest.approx(0.0, abs=1e-4)
+        np.testing.assert_array_equal(optimization._initial_image(photo.shape[:2], photo), photo)
+        # One step away from the photo: its first step moves some pixel by one 8-bit level.
+        assert first.losses["content_loss"] < 0.005
     else:
         assert first.losses["content_loss"] > 0.01
 

@@ -191,6 +191,37 @@ def test_a_step_the_loss_cannot_see_is_a_failed_line_search_not_an_accepted_one(
     np.testing.assert_array_equal(x.numpy(), np.full(10_000, 0.5, np.float32))
 
 
+def test_min_first_change_makes_the_first_step_one_the_loss_can_see():
+    # The same bfloat16-rounded loss: with the first step lengthened until its largest change is
+    # 1/255 (one level of an 8-bit picture), the loss sees it, the line search accepts it, and
+    # its curvature pair leads to the minimum.
+    def value_and_gradient(v):
+        seen = tf.cast(tf.cast(v, tf.bfloat16), tf.float32)
+        loss = tf.reduce_sum(tf.square(seen - 0.3))
+        return loss, 2.0 * (v - 0.3), {}
+
+    x = tf.Variable(tf.fill([10_000], 0.5))
+    optimizer = LBFGS(x, value_and_gradient, min_first_change=1.0 / 255.0)
+    loss, _ = optimizer.step()
+    assert optimizer.failed_line_searches == 0
+    np.testing.assert_allclose(x.numpy(), np.full(10_000, 0.5 - 1.0 / 255.0), atol=1e-6)
+    assert float(loss) < 400.0
+    loss, _ = optimizer.step()  # The quasi-Newton step from that pair: to the minimum, as bfloat16 sees it.
+    assert optimizer.failed_line_searches == 0 and float(loss) < 0.01
+
+
+def test_min_first_change_leaves_a_first_step_that_is_long_enough_alone():
+    # A gradient concentrated on one component: the textbook step already changes it by 0.5,
+    # more than the floor, so the step is the textbook one.
+    def value_and_gradient(v):
+        return tf.reduce_sum(tf.square(v)), 2.0 * v, {}
+
+    x = tf.Variable([1.0, 0.0, 0.0])
+    optimizer = LBFGS(x, value_and_gradient, min_first_change=0.01)
+    optimizer.step()
+    np.testing.assert_allclose(x.numpy(), [0.0, 0.0, 0.0], atol=1e-6)
+
+
 def test_after_a_failed_line_search_the_next_one_starts_shorter():
     # The first step is one unit per component whatever the gradient's size: for a minimum
     # 1e-5 away it overshoots beyond what 3 halvings repair. Repeating the same step lengths

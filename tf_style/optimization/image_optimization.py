@@ -44,6 +44,11 @@ from tf_style.optimization.config import StylizeConfig
 from tf_style.optimization.lbfgs import LBFGS
 
 STOP_REASONS = ("completed", "max_seconds", "non_finite_loss", "interrupted")
+# L-BFGS's first step changes some pixel by at least one level of an 8-bit picture. The textbook
+# first step (total change 1) moved no pixel of a 384-px picture by a tenth of a level; a network
+# in bfloat16 rounds such a step away, and kodim02 x The Starry Night went on in float32 from its
+# second step, at 3.5 times the time (docs/benchmarks.md, "A first step the picture can show").
+_FIRST_STEP_CHANGE = 1.0 / 255.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -419,6 +424,7 @@ class ImageOptimization:
                 learning_rate=config.step_size,
                 bounds=(0.0, 1.0),
                 scaling=config.lbfgs_scaling,
+                min_first_change=_FIRST_STEP_CHANGE,
             )
 
             def lbfgs_step():

@@ -61,6 +61,13 @@ class LBFGS:
             gradient and h scaled to mean 1: components whose gradient is
             persistently small take larger steps, as in Adam. H0 stays positive
             definite, so every direction is still a descent direction.
+        min_first_change: Optional: the cautious first step (a gradient step of
+            total absolute change ``learning_rate``, Nocedal & Wright's and most
+            libraries' choice) is lengthened, if need be, until it changes the
+            largest component by this much. That step's per-component change
+            shrinks with the number of components: at 384 px it moves no pixel
+            by a tenth of an 8-bit level, which a network computing in bfloat16
+            rounds away (the loss cannot see the step; the line search fails).
 
     Example:
         >>> x = tf.Variable([3.0, -2.0])
@@ -81,6 +88,7 @@ class LBFGS:
         max_line_search: int = 10,
         bounds: tuple[float, float] | None = None,
         scaling: str = "scalar",
+        min_first_change: float | None = None,
     ):
         if scaling not in SCALINGS:
             raise ValueError(f"scaling must be one of {', '.join(SCALINGS)}, got {scaling!r}")
@@ -92,6 +100,7 @@ class LBFGS:
         self.max_line_search = max_line_search
         self.bounds = bounds
         self.scaling = scaling
+        self.min_first_change = min_first_change
         self.s_history = tf.Variable(tf.zeros([memory, *shape]), trainable=False, name="s_history")
         self.y_history = tf.Variable(tf.zeros([memory, *shape]), trainable=False, name="y_history")
         self.num_pairs = tf.Variable(0, trainable=False, name="num_pairs")
@@ -189,6 +198,9 @@ class LBFGS:
         # style-transfer run from a photo crept along at 0.0005 per pixel for ten iterations.)
         # Otherwise a cautious first step.
         cautious = self.learning_rate * tf.minimum(1.0, 1.0 / tf.reduce_sum(tf.abs(gradient)))
+        if self.min_first_change is not None:  # Decided when traced.
+            largest = tf.reduce_max(tf.abs(direction))
+            cautious = tf.where(largest > 0.0, tf.maximum(cautious, self.min_first_change / largest), cautious)
         gradient_step = tf.where(self.gradient_step_length > 0.0, _GROW * self.gradient_step_length, cautious)
         step_length = tf.where(num_pairs > 0, tf.constant(self.learning_rate), gradient_step)
         return direction, step_length

@@ -211,7 +211,7 @@ def test_min_first_change_makes_the_first_step_one_the_loss_can_see():
 
 
 def test_min_first_change_leaves_a_first_step_that_is_long_enough_alone():
-    # A gradient concentrated on one component: the textbook step already changes it by 0.5,
+    # A gradient concentrated on one component: the textbook step already changes it by 1,
     # more than the floor, so the step is the textbook one.
     def value_and_gradient(v):
         return tf.reduce_sum(tf.square(v)), 2.0 * v, {}

@@ -896,9 +896,15 @@ def picture_benchmark(backbone):
     for name in [*configs, *(["peer_any_painting"] if peer is not None else [])]:
         own = [row for row in rows if row["candidate"] == name]
         if own:
-            keys = [key for key in own[0] if key not in ("pair", "candidate")]
+            keys = [key for key in own[0] if key not in ("pair", "candidate", "float32_from_step")]
             means = {key: float(np.mean([row[key] for row in own])) for key in keys}
-            print(f"  mean {name:<20} " + "  ".join(f"{key} {value:.3f}" for key, value in means.items()), flush=True)
+            fell_back = sum(row.get("float32_from_step") is not None for row in own)
+            print(
+                f"  mean {name:<20} "
+                + "  ".join(f"{key} {value:.3f}" for key, value in means.items())
+                + (f"  ({fell_back} of {len(own)} went on in float32)" if name in configs else ""),
+                flush=True,
+            )
     return rows
 
 

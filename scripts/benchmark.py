@@ -185,7 +185,7 @@ _UNIVERSAL_MODEL = flags.DEFINE_enum(
 _UNIVERSAL_PAINTINGS = flags.DEFINE_list(
     "universal_paintings",
     None,
-    "Paintings (file names in ../shared/images/style) for the universal model (default: all).",
+    "Paintings of ../shared for the universal model, named as in --picture_pairs (default: all).",
 )
 _NUM_THREADS = flags.DEFINE_integer("num_threads", 2, "TFLite interpreter threads for the latency.")
 _LATENCY_ROUNDS = flags.DEFINE_integer(
@@ -1132,13 +1132,18 @@ def universal_benchmark(backbone):
     model_dir = universal.universal_model_dir(_UNIVERSAL_MODEL.value)
     report = {"model": _UNIVERSAL_MODEL.value, "variant": _UNIVERSAL_VARIANT.value, "summary": [], "pictures": []}
     folder = os.path.join(_SHARED, "style")
-    names = _UNIVERSAL_PAINTINGS.value or (sorted(os.listdir(folder)) if os.path.isdir(folder) else [])
+    files = os.listdir(folder) if os.path.isdir(folder) else []
+    names = _UNIVERSAL_PAINTINGS.value or sorted(os.path.splitext(file)[0] for file in files if file.endswith(".jpg"))
+    missing = [name for name in names if not os.path.exists(os.path.join(folder, f"{name}.jpg"))]
+    for name in missing:
+        print(f"  {name}: not in ../shared; skipped", flush=True)
+    names = [name for name in names if name not in missing]
     photos = _fast_photos()
     peer = _peer()
     scorer = build_feature_extractor(DEFAULT_STYLE_LAYERS, backbone)
     model = universal.load_universal_model(model_dir)
     for name in names if photos else []:
-        painting = images.load_image(os.path.join(folder, name), max_size=1024)
+        painting = images.load_image(os.path.join(folder, f"{name}.jpg"), max_size=1024)
         paint = universal.load_painting_style(
             [painting],
             variant=_UNIVERSAL_VARIANT.value,
@@ -1147,7 +1152,7 @@ def universal_benchmark(backbone):
             folder=model_dir,
         )
         summary, rows = _fast_pictures(
-            f"{_UNIVERSAL_MODEL.value}_{os.path.splitext(name)[0]}",
+            f"{_UNIVERSAL_MODEL.value}_{name}",
             painting,
             lambda photo, paint=paint: apply.apply_style(paint, photo),
             f"tf_style any painting{' --fast' if fast else ''} ({_UNIVERSAL_VARIANT.value})",
@@ -1192,7 +1197,7 @@ def universal_benchmark(backbone):
         print(f"  {key}: {value:.1f}", flush=True)
     report["latency"] = latency
     if names:
-        painting_path = os.path.join(folder, names[0])
+        painting_path = os.path.join(folder, f"{names[0]}.jpg")
         report["large_photo"] = {
             variant: _large_photo_run(
                 [f"--style_image={painting_path}", f"--model_variant={variant}", *(["--fast"] if fast else [])]

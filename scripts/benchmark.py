@@ -1124,7 +1124,6 @@ def universal_benchmark(backbone):
 
     from tf_style import build_feature_extractor
     from tf_style.inference import apply, runners, universal
-    from tf_style.io import images
     from tf_style.losses.config import DEFAULT_STYLE_LAYERS
     from tf_style.networks.universal.contract import STYLE_STRENGTH_NAME
 
@@ -1143,7 +1142,7 @@ def universal_benchmark(backbone):
     scorer = build_feature_extractor(DEFAULT_STYLE_LAYERS, backbone)
     model = universal.load_universal_model(model_dir)
     for name in names if photos else []:
-        painting = images.load_image(os.path.join(folder, f"{name}.jpg"), max_size=1024)
+        painting = _shared_image(name)
         paint = universal.load_painting_style(
             [painting],
             variant=_UNIVERSAL_VARIANT.value,

@@ -171,19 +171,20 @@ def test_failed_line_search_keeps_the_point_and_reports_its_losses():
     assert optimizer.failed_line_searches == 1
 
 
+def _loss_seen_in_bfloat16(v):
+    """sum((v - 0.3)^2) as a bfloat16 network sees v (rounded to 8 significant bits); the gradient is exact."""
+    seen = tf.cast(tf.cast(v, tf.bfloat16), tf.float32)
+    return tf.reduce_sum(tf.square(seen - 0.3)), 2.0 * (v - 0.3), {}
+
+
 def test_a_step_the_loss_cannot_see_is_a_failed_line_search_not_an_accepted_one():
     # As a bfloat16 network sees a picture: the loss reads x rounded to 8 significant bits,
     # the gradient is exact. The first, cautious step moves each component by about 1e-4,
     # which the rounding hides, so every trial has the start's loss. Accepting such a step
     # (its Armijo margin below the loss's own rounding) left a run at its start for 100 steps
     # without ever reporting the failure that sends it on in float32.
-    def value_and_gradient(v):
-        seen = tf.cast(tf.cast(v, tf.bfloat16), tf.float32)
-        loss = tf.reduce_sum(tf.square(seen - 0.3))
-        return loss, 2.0 * (v - 0.3), {}
-
     x = tf.Variable(tf.fill([10_000], 0.5))
-    optimizer = LBFGS(x, value_and_gradient)
+    optimizer = LBFGS(x, _loss_seen_in_bfloat16)
     for _ in range(3):
         loss, _ = optimizer.step()
         assert float(loss) == pytest.approx(400.0, rel=1e-6)
@@ -195,13 +196,8 @@ def test_min_first_change_makes_the_first_step_one_the_loss_can_see():
     # The same bfloat16-rounded loss: with the first step lengthened until its largest change is
     # 1/255 (one level of an 8-bit picture), the loss sees it, the line search accepts it, and
     # its curvature pair leads to the minimum.
-    def value_and_gradient(v):
-        seen = tf.cast(tf.cast(v, tf.bfloat16), tf.float32)
-        loss = tf.reduce_sum(tf.square(seen - 0.3))
-        return loss, 2.0 * (v - 0.3), {}
-
     x = tf.Variable(tf.fill([10_000], 0.5))
-    optimizer = LBFGS(x, value_and_gradient, min_first_change=1.0 / 255.0)
+    optimizer = LBFGS(x, _loss_seen_in_bfloat16, min_first_change=1.0 / 255.0)
     loss, _ = optimizer.step()
     assert optimizer.failed_line_searches == 0
     np.testing.assert_allclose(x.numpy(), np.full(10_000, 0.5 - 1.0 / 255.0), atol=1e-6)
